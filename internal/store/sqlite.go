@@ -1,0 +1,83 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+
+	"modernc.org/sqlite"
+)
+
+// sqlitePath is where the embedded database lives in a data dir.
+func sqlitePath(dataDir string) string { return filepath.Join(dataDir, "trackd.db") }
+
+// openSQLite opens path with a one-connection write pool and a read pool.
+//
+// The driver is modernc.org/sqlite: pure Go, so trackd stays one static
+// binary that cross-compiles without a C toolchain.
+//
+// Pragmas are set in the DSN so that every new connection gets them:
+// WAL lets readers run beside the writer; synchronous=FULL makes a commit
+// durable before it returns (group commit keeps that cheap); busy_timeout
+// makes a second process (trackd apikey create beside a running server)
+// wait for the lock instead of failing.
+func openSQLite(ctx context.Context, path string) (*DB, error) {
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("store: create data dir: %w", err)
+		}
+	}
+	dsn := func(extra ...string) string {
+		v := url.Values{}
+		v.Add("_pragma", "busy_timeout(10000)")
+		v.Add("_pragma", "journal_mode(WAL)")
+		v.Add("_pragma", "synchronous(FULL)")
+		v.Add("_pragma", "foreign_keys(1)")
+		for i := 0; i+1 < len(extra); i += 2 {
+			v.Add(extra[i], extra[i+1])
+		}
+		return "file:" + path + "?" + v.Encode()
+	}
+	// BEGIN IMMEDIATE takes the write lock at the start of a transaction,
+	// so two writers never deadlock upgrading a read lock.
+	write, err := sql.Open("sqlite", dsn("_txlock", "immediate"))
+	if err != nil {
+		return nil, fmt.Errorf("store: open sqlite: %w", err)
+	}
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	write.SetConnMaxLifetime(0)
+	if err := write.PingContext(ctx); err != nil {
+		write.Close()
+		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
+	}
+	read, err := sql.Open("sqlite", dsn("_pragma", "query_only(1)"))
+	if err != nil {
+		write.Close()
+		return nil, fmt.Errorf("store: open sqlite: %w", err)
+	}
+	n := max(4, runtime.GOMAXPROCS(0)*2)
+	read.SetMaxOpenConns(n)
+	read.SetMaxIdleConns(n)
+	return &DB{engine: SQLite, write: write, read: read}, nil
+}
+
+// hasCode reports whether err is an SQLite error with one of the extended
+// result codes.
+func hasCode(err error, codes ...int) bool {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	for _, c := range codes {
+		if se.Code() == c {
+			return true
+		}
+	}
+	return false
+}
