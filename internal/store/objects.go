@@ -164,9 +164,9 @@ const networkColumns = "id, name, preset, clickid_param, postback_params, postba
 
 func scanNetwork(r scanner) (track.AffiliateNetwork, error) {
 	var (
-		n                                    track.AffiliateNetwork
+		n                                   track.AffiliateNetwork
 		params, macros, statuses, allowlist string
-		created, updated                     int64
+		created, updated                    int64
 	)
 	err := r.Scan(&n.ID, &n.Name, &n.Preset, &n.ClickIDParam, &params, &macros, &statuses, &n.DuplicatePolicy,
 		&n.PostbackKey, &allowlist, &n.Notes, &created, &updated)

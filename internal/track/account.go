@@ -27,13 +27,13 @@ func ValidRole(r string) bool { return r == RoleAdmin || r == RoleViewer }
 
 // User is a person who signs in to the admin UI.
 type User struct {
-	ID    int64  `json:"id"`
+	ID    int64  `json:"id" api:"readonly"`
 	Login string `json:"login"`
 	Role  string `json:"role"`
 	// Password is only ever read from a request, never written back.
-	Password  string    `json:"password,omitempty"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	Password  string    `json:"password,omitempty" api:"writeonly"`
+	CreatedAt time.Time `json:"created_at" api:"readonly"`
+	UpdatedAt time.Time `json:"updated_at" api:"readonly"`
 }
 
 // Normalize fills defaults that a client may leave out.
@@ -70,14 +70,14 @@ func (u *User) Validate(isNew bool) error {
 // APIKey grants access to the JSON API. Only a hash of the key is stored;
 // the key itself is shown once, when it is created.
 type APIKey struct {
-	ID   int64  `json:"id"`
+	ID   int64  `json:"id" api:"readonly"`
 	Name string `json:"name"`
 	Role string `json:"role"`
 	// Prefix is the start of the key, to tell keys apart in a list.
-	Prefix     string     `json:"prefix"`
-	Key        string     `json:"key,omitempty"`
-	CreatedAt  time.Time  `json:"created_at"`
-	LastUsedAt *time.Time `json:"last_used_at"`
+	Prefix     string     `json:"prefix" api:"readonly"`
+	Key        string     `json:"key,omitempty" api:"readonly"`
+	CreatedAt  time.Time  `json:"created_at" api:"readonly"`
+	LastUsedAt *time.Time `json:"last_used_at" api:"readonly"`
 }
 
 // Normalize fills defaults that a client may leave out.
@@ -169,7 +169,7 @@ func CheckPassword(hash, password string) bool {
 type CurrencyRate struct {
 	Currency  string    `json:"currency"`
 	Rate      Rate      `json:"rate"`
-	UpdatedAt time.Time `json:"updated_at"`
+	UpdatedAt time.Time `json:"updated_at" api:"readonly"`
 }
 
 // Validate checks r.
@@ -205,7 +205,7 @@ type Settings struct {
 	ClickDurability string `json:"click_durability"`
 	// PostbackKey authenticates incoming postbacks. It is generated on the
 	// first start and read-only through the API.
-	PostbackKey string `json:"postback_key"`
+	PostbackKey string `json:"postback_key" api:"readonly"`
 }
 
 // DefaultSettings are the settings of a new installation.

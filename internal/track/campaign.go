@@ -13,7 +13,7 @@ import (
 // Campaign is a tracking link, /{alias}, and the streams that decide where
 // each visitor goes.
 type Campaign struct {
-	ID              int64  `json:"id"`
+	ID              int64  `json:"id" api:"readonly"`
 	Alias           string `json:"alias"`
 	Name            string `json:"name"`
 	TrafficSourceID *int64 `json:"traffic_source_id"`
@@ -28,12 +28,15 @@ type Campaign struct {
 	Rotation string `json:"rotation"`
 	// VisitorBinding sends a returning visitor to the same stream, landing
 	// and offer.
-	VisitorBinding bool      `json:"visitor_binding"`
-	Paused         bool      `json:"paused"`
-	Notes          string    `json:"notes"`
-	Streams        []Stream  `json:"streams"`
-	CreatedAt      time.Time `json:"created_at"`
-	UpdatedAt      time.Time `json:"updated_at"`
+	VisitorBinding bool     `json:"visitor_binding"`
+	Paused         bool     `json:"paused"`
+	Notes          string   `json:"notes"`
+	Streams        []Stream `json:"streams"`
+	// URL is derived, never stored: the campaign link to paste into the
+	// traffic source, with the source's macros in place.
+	URL       string    `json:"url,omitempty" api:"readonly"`
+	CreatedAt time.Time `json:"created_at" api:"readonly"`
+	UpdatedAt time.Time `json:"updated_at" api:"readonly"`
 }
 
 // Cost is a campaign's cost model.
@@ -218,13 +221,13 @@ func ValidateAlias(alias string) error {
 	if alias == "" {
 		return Invalid("alias", "is required")
 	}
-	if !aliasRE.MatchString(alias) {
-		return Invalid("alias", "%q must be 1-64 characters: letters, digits, '_' or '-', starting with a letter or digit", alias)
-	}
 	for _, r := range ReservedAliases {
 		if alias == r {
 			return Conflict("alias", "alias %q is reserved for trackd's own /%s path", alias, r)
 		}
+	}
+	if !aliasRE.MatchString(alias) {
+		return Invalid("alias", "%q must be 1-64 characters: letters, digits, '_' or '-', starting with a letter or digit", alias)
 	}
 	return nil
 }

@@ -1,8 +1,10 @@
 package track
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 )
@@ -32,7 +34,7 @@ func (m Money) MarshalJSON() ([]byte, error) { return []byte(m.String()), nil }
 func (m *Money) UnmarshalJSON(b []byte) error {
 	v, err := parseFixed(unquoteNumber(b), 6)
 	if err != nil {
-		return err
+		return decimalError(b, err, reflect.TypeFor[Money]())
 	}
 	*m = Money(v)
 	return nil
@@ -60,10 +62,20 @@ func (r Rate) MarshalJSON() ([]byte, error) { return []byte(r.String()), nil }
 func (r *Rate) UnmarshalJSON(b []byte) error {
 	v, err := parseFixed(unquoteNumber(b), 9)
 	if err != nil {
-		return err
+		return decimalError(b, err, reflect.TypeFor[Rate]())
 	}
 	*r = Rate(v)
 	return nil
+}
+
+// decimalError is a *json.UnmarshalTypeError, so that encoding/json adds
+// the name of the field to it.
+func decimalError(b []byte, err error, t reflect.Type) error {
+	v := string(b)
+	if len(v) > 40 {
+		v = v[:40] + "…"
+	}
+	return &json.UnmarshalTypeError{Value: v + " (" + err.Error() + ")", Type: t}
 }
 
 func unquoteNumber(b []byte) string {
@@ -108,7 +120,7 @@ func parseFixed(s string, scale int) (int64, error) {
 	if digits == "" {
 		return 0, nil
 	}
-	if len(digits) > 18 {
+	if len(digits) > 19 {
 		return 0, errors.New("number too large")
 	}
 	v, err := strconv.ParseInt(digits, 10, 64)

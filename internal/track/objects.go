@@ -59,14 +59,14 @@ func ValidSlot(s string) bool {
 // TrafficSource is where clicks come from: an ad network that sends visitors
 // to a campaign link and wants to hear about conversions.
 type TrafficSource struct {
-	ID        int64          `json:"id"`
+	ID        int64          `json:"id" api:"readonly"`
 	Name      string         `json:"name"`
 	Preset    string         `json:"preset,omitempty"`
 	Params    []SourceParam  `json:"params"`
 	Postback  SourcePostback `json:"postback"`
 	Notes     string         `json:"notes"`
-	CreatedAt time.Time      `json:"created_at"`
-	UpdatedAt time.Time      `json:"updated_at"`
+	CreatedAt time.Time      `json:"created_at" api:"readonly"`
+	UpdatedAt time.Time      `json:"updated_at" api:"readonly"`
 }
 
 // SourceParam maps one query parameter of the campaign link to a click slot.
@@ -157,7 +157,7 @@ func (s *TrafficSource) Validate() error {
 
 // AffiliateNetwork is who runs offers and sends postbacks.
 type AffiliateNetwork struct {
-	ID     int64  `json:"id"`
+	ID     int64  `json:"id" api:"readonly"`
 	Name   string `json:"name"`
 	Preset string `json:"preset,omitempty"`
 	// ClickIDParam is the offer URL parameter that carries trackd's click id
@@ -181,10 +181,13 @@ type AffiliateNetwork struct {
 	PostbackKey string `json:"postback_key"`
 	// IPAllowlist, when not empty, limits postbacks to these addresses or
 	// CIDR ranges (IPv4 and IPv6).
-	IPAllowlist []string  `json:"ip_allowlist"`
-	Notes       string    `json:"notes"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	IPAllowlist []string `json:"ip_allowlist"`
+	Notes       string   `json:"notes"`
+	// PostbackURL is derived, never stored: the URL to paste into the
+	// network, with its macros in place.
+	PostbackURL string    `json:"postback_url,omitempty" api:"readonly"`
+	CreatedAt   time.Time `json:"created_at" api:"readonly"`
+	UpdatedAt   time.Time `json:"updated_at" api:"readonly"`
 }
 
 // PostbackParamNames are the canonical incoming postback parameters that a
@@ -283,7 +286,7 @@ type Payout struct {
 // Offer is the page the visitor is finally sent to, run by an affiliate
 // network that pays for conversions.
 type Offer struct {
-	ID                 int64     `json:"id"`
+	ID                 int64     `json:"id" api:"readonly"`
 	Name               string    `json:"name"`
 	URL                string    `json:"url"`
 	AffiliateNetworkID *int64    `json:"affiliate_network_id"`
@@ -293,8 +296,8 @@ type Offer struct {
 	AlternativeOfferID *int64    `json:"alternative_offer_id"`
 	Paused             bool      `json:"paused"`
 	Notes              string    `json:"notes"`
-	CreatedAt          time.Time `json:"created_at"`
-	UpdatedAt          time.Time `json:"updated_at"`
+	CreatedAt          time.Time `json:"created_at" api:"readonly"`
+	UpdatedAt          time.Time `json:"updated_at" api:"readonly"`
 }
 
 // Normalize fills defaults that a client may leave out.
@@ -339,13 +342,13 @@ func (o *Offer) Validate() error {
 
 // Landing is a pre-sell page that links on to the tracker's /lp/click.
 type Landing struct {
-	ID        int64     `json:"id"`
+	ID        int64     `json:"id" api:"readonly"`
 	Name      string    `json:"name"`
 	URL       string    `json:"url"`
 	Paused    bool      `json:"paused"`
 	Notes     string    `json:"notes"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	CreatedAt time.Time `json:"created_at" api:"readonly"`
+	UpdatedAt time.Time `json:"updated_at" api:"readonly"`
 }
 
 // Normalize fills defaults that a client may leave out.

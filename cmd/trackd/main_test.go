@@ -1,0 +1,244 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/trackd/trackd/internal/store"
+	"github.com/trackd/trackd/internal/store/storetest"
+)
+
+// binary is trackd built once for the tests that run it as a process.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "trackd-bin")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "trackd")
+	out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
+	if err != nil {
+		os.Stderr.Write(out)
+		panic(err)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// started is a trackd serve process.
+type started struct {
+	cmd    *exec.Cmd
+	addr   string
+	stdout *syncBuffer
+	done   chan error
+}
+
+// syncBuffer is a bytes.Buffer that a running process may write while the
+// test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// startServe runs "trackd serve" on a free port with env and waits until
+// it listens.
+func startServe(t *testing.T, env ...string) *started {
+	t.Helper()
+	cmd := exec.Command(binary, "serve", "-addr", "127.0.0.1:0")
+	cmd.Env = append(os.Environ(), env...)
+	stdout := new(syncBuffer)
+	cmd.Stdout = stdout
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s := &started{cmd: cmd, stdout: stdout, done: make(chan error, 1)}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-s.done
+	})
+	addrc := make(chan string, 1)
+	listening := regexp.MustCompile(`trackd listening"? addr=(\S+)`)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
+				addrc <- m[1]
+			}
+			t.Log("trackd:", sc.Text())
+		}
+		s.done <- cmd.Wait()
+	}()
+	select {
+	case s.addr = <-addrc:
+	case err := <-s.done:
+		t.Fatalf("trackd exited before listening: %v", err)
+		s.done <- err
+	case <-time.After(60 * time.Second):
+		t.Fatal("trackd did not start listening")
+	}
+	return s
+}
+
+func get(t *testing.T, url, key string) (int, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, b
+}
+
+// TestServeAndAPIKeyOnBothEngines walks the README: first start on an empty
+// data dir prints the admin password once, `trackd apikey create` works
+// beside the running server, the key opens the API, and SIGTERM stops the
+// server cleanly.
+func TestServeAndAPIKeyOnBothEngines(t *testing.T) {
+	for _, engine := range storetest.Engines() {
+		t.Run(string(engine), func(t *testing.T) {
+			data := t.TempDir()
+			dsn := ""
+			if engine == store.Postgres {
+				dsn = storetest.DSN(t, engine)
+			}
+			env := []string{"TRACKD_DATA=" + data, "TRACKD_DB=" + dsn, "TRACKD_ADMIN_PASSWORD="}
+			s := startServe(t, env...)
+			if engine == store.SQLite {
+				if _, err := os.Stat(filepath.Join(data, "trackd.db")); err != nil {
+					t.Errorf("no database in the data dir: %v", err)
+				}
+			}
+			if code, body := get(t, "http://"+s.addr+"/healthz", ""); code != 200 || !strings.Contains(string(body), `"ok"`) {
+				t.Errorf("healthz = %d %s", code, body)
+			}
+
+			cmd := exec.Command(binary, "apikey", "create", "--name", "ci")
+			cmd.Env = append(os.Environ(), env...)
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("apikey create: %v", err)
+			}
+			lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+			if len(lines) != 1 || !strings.HasPrefix(lines[0], "trk_") {
+				t.Fatalf("apikey create printed %q, want one key line", out)
+			}
+			code, body := get(t, "http://"+s.addr+"/api/v1/settings", lines[0])
+			if code != 200 {
+				t.Fatalf("GET settings with the new key: %d %s", code, body)
+			}
+			var settings map[string]any
+			json.Unmarshal(body, &settings)
+			if k, _ := settings["postback_key"].(string); len(k) < 16 {
+				t.Errorf("no postback key in settings: %s", body)
+			}
+			if code, _ := get(t, "http://"+s.addr+"/api/v1/settings", ""); code != 401 {
+				t.Errorf("without key: %d, want 401", code)
+			}
+			if code, body := get(t, "http://"+s.addr+"/metrics", ""); code != 200 || !strings.Contains(string(body), "trackd_http_requests_total") {
+				t.Errorf("metrics = %d, no request counter", code)
+			}
+
+			s.cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case err := <-s.done:
+				if err != nil {
+					t.Errorf("trackd exited with %v after SIGTERM, want 0", err)
+				}
+				s.done <- err
+			case <-time.After(30 * time.Second):
+				t.Fatal("trackd did not stop after SIGTERM")
+			}
+			m := regexp.MustCompile(`password (\S+)`).FindStringSubmatch(s.stdout.String())
+			if m == nil {
+				t.Fatalf("first start did not print the admin password: %q", s.stdout.String())
+			}
+
+			// Second start: no new password, the same data.
+			s2 := startServe(t, env...)
+			if code, _ := get(t, "http://"+s2.addr+"/api/v1/settings", lines[0]); code != 200 {
+				t.Errorf("key did not survive a restart: %d", code)
+			}
+			if strings.Contains(s2.stdout.String(), "password") {
+				t.Errorf("second start printed a password again: %q", s2.stdout.String())
+			}
+		})
+	}
+}
+
+func TestCommandLine(t *testing.T) {
+	data := t.TempDir()
+	getenv := func(k string) string {
+		if k == "TRACKD_DATA" {
+			return data
+		}
+		return ""
+	}
+	ctx := context.Background()
+	for _, tc := range []struct {
+		args    []string
+		wantErr string
+		wantOut string
+	}{
+		{args: []string{"version"}, wantOut: "trackd "},
+		{args: []string{"help"}, wantOut: "Usage:"},
+		{args: []string{"frobnicate"}, wantErr: `unknown command "frobnicate"`},
+		{args: []string{"apikey"}, wantErr: "usage: trackd apikey create"},
+		{args: []string{"apikey", "create"}, wantErr: "name: is required"},
+		{args: []string{"apikey", "create", "--name", "x", "--role", "root"}, wantErr: `unknown role "root"`},
+		{args: []string{"user", "add", "--login", "ann", "--password", "short"}, wantErr: "at least 10 characters"},
+		{args: []string{"user", "add", "--login", "ann", "--role", "admin"}, wantOut: "with password "},
+		{args: []string{"user", "add", "--login", "ANN", "--password", "0123456789"}, wantErr: "taken"},
+		{args: []string{"migrate"}, wantOut: "up to date"},
+		{args: []string{"serve", "-log-format", "xml"}, wantErr: "unknown log format"},
+		{args: []string{"serve", "extra"}, wantErr: `unexpected argument "extra"`},
+		{args: []string{"migrate", "-db", "mysql://x"}, wantErr: "unknown database"},
+	} {
+		var stdout, stderr bytes.Buffer
+		err := run(ctx, tc.args, getenv, &stdout, &stderr)
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("trackd %v: err = %v, want %q", tc.args, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil || !strings.Contains(stdout.String(), tc.wantOut) {
+			t.Errorf("trackd %v = %v, stdout %q; want %q", tc.args, err, stdout.String(), tc.wantOut)
+		}
+	}
+}

@@ -1,0 +1,145 @@
+// Package api is trackd's admin JSON API under /api/v1: CRUD over the
+// configuration objects, authenticated by API keys, described by an OpenAPI
+// document that a test holds to the route table.
+package api
+
+import (
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/trackd/trackd/internal/preset"
+	"github.com/trackd/trackd/internal/store"
+	"github.com/trackd/trackd/internal/track"
+)
+
+// Prefix is where the API lives.
+const Prefix = "/api/v1"
+
+// API serves /api/v1.
+type API struct {
+	db      *store.DB
+	log     *slog.Logger
+	limiter *failureLimiter
+	touched *touchCache
+	version string
+}
+
+// New returns the API over db; version appears in the OpenAPI document.
+func New(db *store.DB, log *slog.Logger, version string) *API {
+	return &API{
+		db:      db,
+		log:     log,
+		version: version,
+		limiter: newFailureLimiter(20, time.Minute),
+		touched: newTouchCache(time.Minute),
+	}
+}
+
+// Route is one operation of the API.
+type Route struct {
+	Method string
+	// Path is a net/http pattern path under Prefix, e.g. "/offers/{id}".
+	Path string
+	// Role is the least role that may call the route; "" is public.
+	Role    string
+	Handler func(w http.ResponseWriter, r *http.Request) error
+
+	// What the OpenAPI document says of the route: a summary, a value of
+	// the request body's type (nil for none), a value of the response's
+	// type (nil for none) and the success status.
+	Summary string
+	In, Out any
+	Status  int
+}
+
+// Routes is the API's route table: the mux and the OpenAPI test read it.
+func (a *API) Routes() []Route {
+	const viewer, admin = track.RoleViewer, track.RoleAdmin
+	var (
+		rate     track.CurrencyRate
+		settings track.Settings
+	)
+	var rs []Route
+	rs = append(rs, Route{Method: "GET", Path: "/openapi.json", Handler: a.openAPI,
+		Summary: "This document: the OpenAPI 3 description of the API", Out: map[string]any{}})
+	rs = append(rs, a.sources().routes("/traffic-sources", viewer)...)
+	rs = append(rs, a.networks().routes("/affiliate-networks", viewer)...)
+	rs = append(rs, a.offers().routes("/offers", viewer)...)
+	rs = append(rs, a.landings().routes("/landings", viewer)...)
+	rs = append(rs, a.campaigns().routes("/campaigns", viewer)...)
+	rs = append(rs, a.users().routes("/users", admin)...)
+	rs = append(rs, a.apiKeys().routes("/api-keys", admin)...)
+	rs = append(rs,
+		Route{Method: "GET", Path: "/currency-rates", Role: viewer, Handler: a.listRates,
+			Summary: "List currency rates to the account currency", Out: items[track.CurrencyRate]{}},
+		Route{Method: "POST", Path: "/currency-rates", Role: admin, Handler: a.createRate,
+			Summary: "Add the rate of a currency", In: rate, Out: rate, Status: http.StatusCreated},
+		Route{Method: "GET", Path: "/currency-rates/{currency}", Role: viewer, Handler: a.getRate,
+			Summary: "Get the rate of a currency", Out: rate},
+		Route{Method: "PUT", Path: "/currency-rates/{currency}", Role: admin, Handler: a.putRate,
+			Summary: "Set the rate of a currency (201 when new)", In: rate, Out: rate},
+		Route{Method: "DELETE", Path: "/currency-rates/{currency}", Role: admin, Handler: a.deleteRate,
+			Summary: "Delete the rate of a currency", Status: http.StatusNoContent},
+
+		Route{Method: "GET", Path: "/settings", Role: viewer, Handler: a.getSettings,
+			Summary: "Get the account settings (the postback key only for admins)", Out: settings},
+		Route{Method: "PUT", Path: "/settings", Role: admin, Handler: a.putSettings,
+			Summary: "Replace the account settings", In: settings, Out: settings},
+		Route{Method: "PATCH", Path: "/settings", Role: admin, Handler: a.patchSettings,
+			Summary: "Change the settings named in the body", In: settings, Out: settings},
+		Route{Method: "POST", Path: "/settings/postback-key", Role: admin, Handler: a.rotatePostbackKey,
+			Summary: "Replace the global postback key with a new random one", Out: settings},
+
+		Route{Method: "GET", Path: "/presets/traffic-sources", Role: viewer, Handler: a.sourcePresets,
+			Summary: "List traffic source presets; create a source with {\"preset\": key}", Out: items[preset.Source]{}},
+		Route{Method: "GET", Path: "/presets/affiliate-networks", Role: viewer, Handler: a.networkPresets,
+			Summary: "List affiliate network presets; create a network with {\"preset\": key}", Out: items[preset.Network]{}},
+		Route{Method: "GET", Path: "/macros", Role: viewer, Handler: a.macros,
+			Summary: "List the macros URL templates may use", Out: macroList{}},
+	)
+	for i := range rs {
+		if rs[i].Status == 0 {
+			rs[i].Status = http.StatusOK
+		}
+	}
+	return rs
+}
+
+// Handler returns the API's HTTP handler; mount it at Prefix.
+func (a *API) Handler() http.Handler {
+	mux := http.NewServeMux()
+	for _, rt := range a.Routes() {
+		mux.Handle(rt.Method+" "+Prefix+rt.Path, a.wrap(rt))
+	}
+	// Anything else under the prefix is a JSON 404, not the HTML one.
+	mux.HandleFunc(Prefix+"/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, a.log, &Error{Status: http.StatusNotFound, Code: "not_found",
+			Message: "no such API route: " + r.Method + " " + r.URL.Path})
+	})
+	return mux
+}
+
+// wrap authenticates, authorizes and runs a route, and writes its error.
+func (a *API) wrap(rt Route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		if rt.Role != "" {
+			key, err := a.authenticate(r)
+			if err != nil {
+				writeError(w, r, a.log, err)
+				return
+			}
+			if rt.Role == track.RoleAdmin && key.Role != track.RoleAdmin {
+				writeError(w, r, a.log, &Error{Status: http.StatusForbidden, Code: "forbidden",
+					Message: "the " + key.Role + " role may not " + strings.ToLower(r.Method) + " " + r.URL.Path})
+				return
+			}
+			r = r.WithContext(withKey(r.Context(), key))
+		}
+		if err := rt.Handler(w, r); err != nil {
+			writeError(w, r, a.log, err)
+		}
+	})
+}

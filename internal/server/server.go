@@ -1,0 +1,100 @@
+// Package server wires trackd together: it opens the store, mounts the
+// API and the public endpoints on one mux, and runs the HTTP server until
+// it is told to stop.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/trackd/trackd/internal/api"
+	"github.com/trackd/trackd/internal/store"
+)
+
+// Server is one trackd node.
+type Server struct {
+	db      *store.DB
+	log     *slog.Logger
+	metrics *metrics
+	handler http.Handler
+}
+
+// New returns a server over an open, migrated store.
+func New(db *store.DB, log *slog.Logger, version string) *Server {
+	s := &Server{db: db, log: log, metrics: newMetrics()}
+	mux := http.NewServeMux()
+	mux.Handle(api.Prefix+"/", api.New(db, log, version).Handler())
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.Handle("GET /metrics", s.metrics.handler())
+	mux.HandleFunc("/", s.notFound)
+	s.handler = s.metrics.instrument(securityHeaders(mux))
+	return s
+}
+
+// Handler returns the server's root handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// healthz answers 200 when the store answers, 503 when it does not.
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	if err := s.db.Ping(ctx); err != nil {
+		s.log.Warn("health check failed", "err", err)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintf(w, `{"status":"unavailable","store":%q}`+"\n", string(s.db.Engine()))
+		return
+	}
+	fmt.Fprintf(w, `{"status":"ok","store":%q}`+"\n", string(s.db.Engine()))
+}
+
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusNotFound)
+	fmt.Fprintln(w, "404 page not found")
+}
+
+// Serve serves on ln until ctx is done, then stops accepting, lets the
+// requests in flight finish (up to grace) and returns. The caller closes
+// the store afterwards.
+func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration) error {
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down: no new connections, finishing requests in flight")
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	if e := <-errc; !errors.Is(e, http.ErrServerClosed) {
+		err = errors.Join(err, e)
+	}
+	return err
+}
