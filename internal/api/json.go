@@ -35,7 +35,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(true)
+	// Served as application/json with nosniff: no need to escape < > & and
+	// make every URL in the output unreadable.
+	enc.SetEscapeHTML(false)
 	enc.Encode(v)
 }
 
