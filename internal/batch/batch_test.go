@@ -1,0 +1,153 @@
+package batch
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestEveryRecordOnceInOrderPerWriter(t *testing.T) {
+	var (
+		mu      sync.Mutex
+		seen    = map[int]int{}
+		batches int
+	)
+	w := New(func(_ context.Context, xs []int) error {
+		mu.Lock()
+		defer mu.Unlock()
+		batches++
+		for _, x := range xs {
+			seen[x]++
+		}
+		return nil
+	}, Options{MaxBatch: 64})
+	const goroutines, each = 8, 2000
+	var wg sync.WaitGroup
+	for g := 0; g < goroutines; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				if err := w.Add(context.Background(), g*each+i, i%2 == 0); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := w.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != goroutines*each {
+		t.Fatalf("%d distinct records written, want %d", len(seen), goroutines*each)
+	}
+	for x, n := range seen {
+		if n != 1 {
+			t.Fatalf("record %d written %d times", x, n)
+		}
+	}
+	st := w.Stats()
+	if st.Records != goroutines*each || st.Queued != 0 || int(st.Batches) != batches {
+		t.Errorf("stats = %+v, batches %d", st, batches)
+	}
+	if batches >= goroutines*each {
+		t.Errorf("%d batches for %d records: nothing was grouped", batches, goroutines*each)
+	}
+	if err := w.Add(context.Background(), 1, false); !errors.Is(err, ErrClosed) {
+		t.Errorf("Add after Close = %v, want ErrClosed", err)
+	}
+}
+
+func TestWaitSeesTheCommit(t *testing.T) {
+	var committed atomic.Int64
+	w := New(func(_ context.Context, xs []int) error {
+		committed.Add(int64(len(xs)))
+		return nil
+	}, Options{})
+	defer w.Close(context.Background())
+	for i := 1; i <= 100; i++ {
+		if err := w.Add(context.Background(), i, true); err != nil {
+			t.Fatal(err)
+		}
+		if got := committed.Load(); got != int64(i) {
+			t.Fatalf("after a waited Add of record %d, %d were committed", i, got)
+		}
+	}
+}
+
+func TestFailedBatchIsRetried(t *testing.T) {
+	var calls atomic.Int64
+	var failures atomic.Int64
+	w := New(func(_ context.Context, xs []int) error {
+		if calls.Add(1) <= 3 {
+			return errors.New("disk on fire")
+		}
+		return nil
+	}, Options{Retry: time.Millisecond, OnError: func(error, int) { failures.Add(1) }})
+	defer w.Close(context.Background())
+	if err := w.Add(context.Background(), 7, true); err != nil {
+		t.Fatalf("Add = %v, want success after retries", err)
+	}
+	if failures.Load() != 3 {
+		t.Errorf("OnError called %d times, want 3", failures.Load())
+	}
+}
+
+func TestBackPressure(t *testing.T) {
+	release := make(chan struct{})
+	w := New(func(_ context.Context, xs []int) error {
+		<-release
+		return nil
+	}, Options{MaxBatch: 2, MaxQueued: 1})
+	// The writer holds one batch, the queue one more, cur one: the next
+	// full batch cannot be handed over.
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() {
+		for i := 0; ; i++ {
+			if err := w.Add(ctx, i, false); err != nil {
+				errc <- err
+				return
+			}
+			if i > 1000 {
+				errc <- errors.New("1000 records queued behind a stuck writer: no back-pressure")
+				return
+			}
+		}
+	}()
+	// Wait until Add is blocked: the queued count stops growing.
+	for prev := -1; ; {
+		time.Sleep(20 * time.Millisecond)
+		q := w.Stats().Queued
+		if q == prev {
+			break
+		}
+		prev = q
+	}
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Fatalf("blocked Add returned %v, want context.Canceled", err)
+	}
+	if q := w.Stats().Queued; q > 8 {
+		t.Errorf("%d records queued, want a handful", q)
+	}
+	close(release)
+	if err := w.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func BenchmarkAddAsync(b *testing.B) {
+	w := New(func(context.Context, []int) error { return nil }, Options{})
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			w.Add(context.Background(), 1, false)
+		}
+	})
+	w.Close(context.Background())
+}

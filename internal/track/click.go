@@ -1,0 +1,63 @@
+package track
+
+import "time"
+
+// Click is one visit to a campaign link, as recorded.
+type Click struct {
+	ClickID         string    `json:"click_id"`
+	CreatedAt       time.Time `json:"created_at"`
+	CampaignID      int64     `json:"campaign_id"`
+	StreamID        int64     `json:"stream_id"`
+	OfferID         int64     `json:"offer_id"`
+	LandingID       int64     `json:"landing_id"`
+	TrafficSourceID int64     `json:"traffic_source_id"`
+
+	// The source's parameters, mapped to slots.
+	ExternalID   string `json:"external_id"`
+	CreativeID   string `json:"creative_id"`
+	AdCampaignID string `json:"ad_campaign_id"`
+	Keyword      string `json:"keyword"`
+	Source       string `json:"source"`
+	// SubIDs are sub_id_1 .. sub_id_30.
+	SubIDs [MaxSubIDs]string `json:"sub_ids"`
+	// Cost is in the account currency; OriginalCost in CostCurrency is what
+	// the source or the campaign said.
+	Cost         Money  `json:"cost"`
+	OriginalCost Money  `json:"original_cost"`
+	CostCurrency string `json:"cost_currency"`
+	// Query is the raw query string of the click, cut at MaxQueryBytes.
+	Query string `json:"query"`
+
+	IP             string `json:"ip"`
+	UserAgent      string `json:"user_agent"`
+	Referrer       string `json:"referrer"`
+	Language       string `json:"language"`
+	Country        string `json:"country"`
+	Region         string `json:"region"`
+	City           string `json:"city"`
+	ISP            string `json:"isp"`
+	ASN            uint32 `json:"asn"`
+	ConnectionType string `json:"connection_type"`
+	DeviceType     string `json:"device_type"`
+	OS             string `json:"os"`
+	OSVersion      string `json:"os_version"`
+	Browser        string `json:"browser"`
+	BrowserVersion string `json:"browser_version"`
+
+	IsBot     bool   `json:"is_bot"`
+	BotReason string `json:"bot_reason"`
+	// Uniqueness within the campaign's window.
+	UniqueCampaign bool `json:"unique_campaign"`
+	UniqueStream   bool `json:"unique_stream"`
+	UniqueGlobal   bool `json:"unique_global"`
+}
+
+// MaxQueryBytes bounds the raw query kept with a click.
+const MaxQueryBytes = 2048
+
+// LandingClick records that a visitor went on from a landing to an offer.
+type LandingClick struct {
+	ClickID   string    `json:"click_id"`
+	CreatedAt time.Time `json:"created_at"`
+	OfferID   int64     `json:"offer_id"`
+}
