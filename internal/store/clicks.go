@@ -25,15 +25,19 @@ var clickColumns = func() []string {
 		"browser_version", "is_bot", "bot_reason", "unique_campaign", "unique_stream", "unique_global")
 }()
 
+// clickValues lists c's values for clickColumns. Text from the visitor is
+// cleaned so that both engines store the same thing.
 func clickValues(c *track.Click, dst []any) []any {
+	t := track.CleanText
 	dst = append(dst[:0], c.ClickID, toDB(c.CreatedAt), c.CampaignID, c.StreamID, c.OfferID, c.LandingID, c.TrafficSourceID,
-		c.ExternalID, c.CreativeID, c.AdCampaignID, c.Keyword, c.Source)
+		t(c.ExternalID), t(c.CreativeID), t(c.AdCampaignID), t(c.Keyword), t(c.Source))
 	for _, s := range c.SubIDs {
-		dst = append(dst, s)
+		dst = append(dst, t(s))
 	}
-	return append(dst, int64(c.Cost), int64(c.OriginalCost), c.CostCurrency, c.Query, c.IP, c.UserAgent, c.Referrer,
-		c.Language, c.Country, c.Region, c.City, c.ISP, int64(c.ASN), c.ConnectionType, c.DeviceType, c.OS, c.OSVersion,
-		c.Browser, c.BrowserVersion, c.IsBot, c.BotReason, c.UniqueCampaign, c.UniqueStream, c.UniqueGlobal)
+	return append(dst, int64(c.Cost), int64(c.OriginalCost), c.CostCurrency, t(c.Query), c.IP, t(c.UserAgent), t(c.Referrer),
+		t(c.Language), t(c.Country), t(c.Region), t(c.City), t(c.ISP), int64(c.ASN), t(c.ConnectionType), t(c.DeviceType),
+		t(c.OS), t(c.OSVersion), t(c.Browser), t(c.BrowserVersion), c.IsBot, c.BotReason, c.UniqueCampaign, c.UniqueStream,
+		c.UniqueGlobal)
 }
 
 var insertClickSQL = "INSERT INTO clicks (" + strings.Join(clickColumns, ", ") + ") VALUES (" +

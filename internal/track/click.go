@@ -1,6 +1,10 @@
 package track
 
-import "time"
+import (
+	"strings"
+	"time"
+	"unicode/utf8"
+)
 
 // Click is one visit to a campaign link, as recorded.
 type Click struct {
@@ -60,4 +64,21 @@ type LandingClick struct {
 	ClickID   string    `json:"click_id"`
 	CreatedAt time.Time `json:"created_at"`
 	OfferID   int64     `json:"offer_id"`
+}
+
+// CleanText makes s storable everywhere: invalid UTF-8 becomes U+FFFD and
+// NUL bytes are dropped (PostgreSQL refuses both in text). It returns s
+// itself, without allocating, when s is already clean.
+func CleanText(s string) string {
+	clean := true
+	for i := 0; i < len(s); i++ {
+		if s[i] == 0 || s[i] >= utf8.RuneSelf {
+			clean = false
+			break
+		}
+	}
+	if clean || (utf8.ValidString(s) && strings.IndexByte(s, 0) < 0) {
+		return s
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
 }
