@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/trackd/trackd/internal/server"
@@ -20,6 +22,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	logFormat := fs.String("log-format", envOr(getenv, "TRACKD_LOG_FORMAT", "text"), "log `format`: text or json (TRACKD_LOG_FORMAT)")
 	logLevel := fs.String("log-level", envOr(getenv, "TRACKD_LOG_LEVEL", "info"), "log `level`: debug, info, warn, error (TRACKD_LOG_LEVEL)")
 	grace := fs.Duration("shutdown-grace", 15*time.Second, "how long requests in flight may take to finish at shutdown")
+	mmdb := fs.String("mmdb", getenv("TRACKD_MMDB"), "comma-separated `paths` of MaxMind-format .mmdb files (city, ISP, ASN, connection type) (TRACKD_MMDB)")
+	botRanges := fs.String("bot-ranges", getenv("TRACKD_BOT_RANGES"), "comma-separated IP `ranges` whose visitors are bots (TRACKD_BOT_RANGES)")
 	if err := parse(fs, args, stderr); err != nil {
 		return err
 	}
@@ -52,11 +56,43 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	log.Info("trackd listening", "addr", ln.Addr().String(), "store", db.Engine(), "version", version())
-	srv := server.New(db, log, version())
-	if err := srv.Serve(ctx, ln, *grace); err != nil {
+	defer ln.Close()
+	cfg := server.Config{Version: version(), MMDB: splitList(*mmdb)}
+	for _, r := range splitList(*botRanges) {
+		p, err := track.ParsePrefix(r)
+		if err != nil {
+			return usageError{fmt.Sprintf("-bot-ranges: %q is not an IP address or CIDR range", r)}
+		}
+		cfg.BotRanges = append(cfg.BotRanges, p)
+	}
+	srv, err := server.New(ctx, db, log, cfg)
+	if err != nil {
 		return err
+	}
+	log.Info("trackd listening", "addr", ln.Addr().String(), "store", db.Engine(), "version", version())
+	serveErr := srv.Serve(ctx, ln, *grace)
+	// Whatever stopped the server, write what is buffered before the
+	// store closes.
+	flushCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Close(flushCtx); err != nil {
+		log.Error("flush at shutdown", "err", err)
+		serveErr = errors.Join(serveErr, err)
+	}
+	if serveErr != nil {
+		return serveErr
 	}
 	log.Info("trackd stopped")
 	return nil
+}
+
+// splitList splits a comma-separated list, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, x := range strings.Split(s, ",") {
+		if x = strings.TrimSpace(x); x != "" {
+			out = append(out, x)
+		}
+	}
+	return out
 }

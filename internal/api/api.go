@@ -4,6 +4,7 @@
 package api
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -24,6 +25,10 @@ type API struct {
 	limiter *failureLimiter
 	touched *touchCache
 	version string
+
+	// OnConfigChange, when set, is called after every configuration change
+	// made through the API, so that this node applies it at once.
+	OnConfigChange func(ctx context.Context)
 }
 
 // New returns the API over db; version appears in the OpenAPI document.
@@ -140,6 +145,10 @@ func (a *API) wrap(rt Route) http.Handler {
 		}
 		if err := rt.Handler(w, r); err != nil {
 			writeError(w, r, a.log, err)
+			return
+		}
+		if r.Method != http.MethodGet && a.OnConfigChange != nil {
+			a.OnConfigChange(r.Context())
 		}
 	})
 }

@@ -10,9 +10,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/trackd/trackd/internal/api"
+	"github.com/trackd/trackd/internal/click"
+	"github.com/trackd/trackd/internal/clickid"
+	"github.com/trackd/trackd/internal/enrich"
 	"github.com/trackd/trackd/internal/store"
 )
 
@@ -21,19 +25,72 @@ type Server struct {
 	db      *store.DB
 	log     *slog.Logger
 	metrics *metrics
+	clicks  *click.Handler
+	enrich  *enrich.Enricher
 	handler http.Handler
 }
 
-// New returns a server over an open, migrated store.
-func New(db *store.DB, log *slog.Logger, version string) *Server {
-	s := &Server{db: db, log: log, metrics: newMetrics()}
+// Config is what a server needs besides the store.
+type Config struct {
+	Version string
+	// MMDB lists MaxMind-format databases for city, ISP, ASN and
+	// connection type; the embedded country table works without them.
+	MMDB []string
+	// BotRanges are IP ranges whose visitors are bots.
+	BotRanges []netip.Prefix
+}
+
+// New returns a server over an open, migrated, initialised store. Call
+// Close after Serve to write what is still buffered.
+func New(ctx context.Context, db *store.DB, log *slog.Logger, cfg Config) (*Server, error) {
+	key, err := db.Secret(ctx, store.SecretClickID)
+	if err != nil {
+		return nil, fmt.Errorf("server: click id key (run Init first): %w", err)
+	}
+	ids, err := clickid.NewGenerator(key)
+	if err != nil {
+		return nil, err
+	}
+	en, err := enrich.New(enrich.Config{MMDB: cfg.MMDB, BotRanges: cfg.BotRanges})
+	if err != nil {
+		return nil, err
+	}
+	snap, err := click.Load(ctx, db)
+	if err != nil {
+		en.Close()
+		return nil, err
+	}
+	s := &Server{db: db, log: log, metrics: newMetrics(), enrich: en}
+	s.clicks = click.New(snap, db, ids, en, log, click.Options{Registerer: s.metrics.registry})
+	a := api.New(db, log, cfg.Version)
+	a.OnConfigChange = func(ctx context.Context) {
+		if err := s.clicks.Reload(ctx); err != nil {
+			log.Error("reload configuration after a change", "err", err)
+		}
+	}
 	mux := http.NewServeMux()
-	mux.Handle(api.Prefix+"/", api.New(db, log, version).Handler())
+	mux.Handle(api.Prefix+"/", a.Handler())
 	mux.HandleFunc("GET /healthz", s.healthz)
-	mux.Handle("GET /metrics", s.metrics.handler())
+	mux.Handle("GET /metrics", s.metricsHandler())
+	mux.HandleFunc("GET /lp/click", s.clicks.ServeLandingClick)
+	mux.Handle("GET /{alias}", s.clicks)
 	mux.HandleFunc("/", s.notFound)
 	s.handler = s.metrics.instrument(securityHeaders(mux))
-	return s
+	return s, nil
+}
+
+func (s *Server) metricsHandler() http.Handler {
+	h := s.metrics.handler()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.clicks.UpdateGauges()
+		h.ServeHTTP(w, r)
+	})
+}
+
+// Close writes the buffered clicks and releases what New opened. The
+// caller closes the store after it.
+func (s *Server) Close(ctx context.Context) error {
+	return errors.Join(s.clicks.Close(ctx), s.enrich.Close())
 }
 
 // Handler returns the server's root handler.
@@ -82,6 +139,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	go s.clicks.Watch(watchCtx, time.Second)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -27,8 +28,17 @@ func get(t *testing.T, url string) (int, string) {
 func TestHealthAndMetrics(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		log := slog.New(slog.NewTextHandler(io.Discard, nil))
-		srv := httptest.NewServer(server.New(db, log, "test").Handler())
+		ctx := context.Background()
+		if _, err := db.Init(ctx, "admin", "0123456789"); err != nil {
+			t.Fatal(err)
+		}
+		s, err := server.New(ctx, db, log, server.Config{Version: "test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(s.Handler())
 		defer srv.Close()
+		defer s.Close(ctx)
 
 		if code, body := get(t, srv.URL+"/healthz"); code != 200 || !strings.Contains(body, `"ok"`) {
 			t.Errorf("healthz = %d %s, want 200 ok", code, body)
@@ -44,7 +54,7 @@ func TestHealthAndMetrics(t *testing.T) {
 		for _, want := range []string{
 			`trackd_http_requests_total{code="200",route="GET /healthz"} 1`,
 			`trackd_http_requests_total{code="401",route="GET /api/v1/offers"} 1`,
-			`trackd_http_requests_total{code="404",route="/"} 1`,
+			`trackd_http_requests_total{code="404",route="GET /{alias}"} 1`,
 			`trackd_http_request_duration_seconds_bucket{route="GET /healthz"`,
 			"go_goroutines",
 		} {

@@ -183,4 +183,3 @@ func (db *DB) LandingClicks(ctx context.Context, clickID string) ([]track.Landin
 		return lc, err
 	}, "SELECT click_id, created_at, offer_id FROM landing_clicks WHERE click_id = ? ORDER BY id", clickID)
 }
-

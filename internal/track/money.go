@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
+	"math/bits"
 	"reflect"
 	"strconv"
 	"strings"
@@ -161,4 +163,44 @@ func formatFixed(v int64, scale int) string {
 		out = "-" + out
 	}
 	return out
+}
+
+// Convert returns m (in some currency) in the account currency, where r is
+// the value of one unit of that currency in account units. It rounds half
+// away from zero and saturates instead of overflowing.
+func Convert(m Money, r Rate) Money {
+	if r == RateScale {
+		return m
+	}
+	neg := (m < 0) != (r < 0)
+	a, b := absU(int64(m)), absU(int64(r))
+	hi, lo := bits.Mul64(a, b)
+	if hi >= RateScale {
+		return saturate(neg)
+	}
+	q, rem := bits.Div64(hi, lo, RateScale)
+	if rem*2 >= RateScale {
+		q++
+	}
+	if q > math.MaxInt64 {
+		return saturate(neg)
+	}
+	if neg {
+		return Money(-int64(q))
+	}
+	return Money(q)
+}
+
+func absU(v int64) uint64 {
+	if v < 0 {
+		return uint64(-v)
+	}
+	return uint64(v)
+}
+
+func saturate(neg bool) Money {
+	if neg {
+		return Money(math.MinInt64 + 1)
+	}
+	return Money(math.MaxInt64)
 }

@@ -78,3 +78,23 @@ func FuzzParseMoney(f *testing.F) {
 		}
 	})
 }
+
+func TestConvert(t *testing.T) {
+	for _, tc := range []struct {
+		m    Money
+		r    Rate
+		want Money
+	}{
+		{10_000_000, 1_080_000_000, 10_800_000},   // 10 EUR at 1.08 = 10.8
+		{-10_000_000, 1_080_000_000, -10_800_000}, // negative corrections too
+		{1, 500_000_000, 1},                       // 0.5 micro rounds away from zero
+		{1, 499_999_999, 0},
+		{3_333_333, 3_000_000_000, 9_999_999},
+		{9_223_372_036_854_775_807, 2_000_000_000, 9_223_372_036_854_775_807}, // saturates
+		{123_456, RateScale, 123_456},
+	} {
+		if got := Convert(tc.m, tc.r); got != tc.want {
+			t.Errorf("Convert(%v, %v) = %v, want %v", tc.m, tc.r, got, tc.want)
+		}
+	}
+}
