@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -240,5 +241,105 @@ func TestCommandLine(t *testing.T) {
 		if err != nil || !strings.Contains(stdout.String(), tc.wantOut) {
 			t.Errorf("trackd %v = %v, stdout %q; want %q", tc.args, err, stdout.String(), tc.wantOut)
 		}
+	}
+}
+
+// TestSyncClicksSurviveKill9 drives clicks at a trackd in sync mode, kills
+// it with SIGKILL in the middle, and checks that every click whose redirect
+// reached the visitor is in the store.
+func TestSyncClicksSurviveKill9(t *testing.T) {
+	for _, engine := range storetest.Engines() {
+		t.Run(string(engine), func(t *testing.T) {
+			data := t.TempDir()
+			dsn := ""
+			if engine == store.Postgres {
+				dsn = storetest.DSN(t, engine)
+			}
+			env := []string{"TRACKD_DATA=" + data, "TRACKD_DB=" + dsn, "TRACKD_ADMIN_PASSWORD=kill-test-password"}
+			s := startServe(t, env...)
+			cmd := exec.Command(binary, "apikey", "create", "--name", "k")
+			cmd.Env = append(os.Environ(), env...)
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatal(err)
+			}
+			key := strings.TrimSpace(string(out))
+			post := func(method, path, body string) {
+				req, _ := http.NewRequest(method, "http://"+s.addr+"/api/v1"+path, strings.NewReader(body))
+				req.Header.Set("Authorization", "Bearer "+key)
+				req.Header.Set("Content-Type", "application/json")
+				res, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, _ := io.ReadAll(res.Body)
+				res.Body.Close()
+				if res.StatusCode >= 300 {
+					t.Fatalf("%s %s: %d %s", method, path, res.StatusCode, b)
+				}
+			}
+			post("PATCH", "/settings", `{"click_durability":"sync"}`)
+			post("POST", "/offers", `{"name":"O","url":"https://offer.example/?c={clickid}"}`)
+			post("POST", "/campaigns", `{"alias":"k","name":"K","streams":[{"type":"default","offers":[{"offer_id":1}]}]}`)
+
+			var (
+				mu    sync.Mutex
+				acked []string
+				stop  atomic.Bool
+				wg    sync.WaitGroup
+			)
+			client := &http.Client{Timeout: 5 * time.Second,
+				CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+			for w := 0; w < 16; w++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for !stop.Load() {
+						req, _ := http.NewRequest("GET", "http://"+s.addr+"/k?sub=1", nil)
+						req.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0")
+						res, err := client.Do(req)
+						if err != nil {
+							continue // the kill: this click was not acknowledged
+						}
+						res.Body.Close()
+						if loc := res.Header.Get("Location"); res.StatusCode == 302 {
+							mu.Lock()
+							acked = append(acked, strings.TrimPrefix(loc, "https://offer.example/?c="))
+							mu.Unlock()
+						}
+					}
+				}()
+			}
+			for {
+				mu.Lock()
+				n := len(acked)
+				mu.Unlock()
+				if n >= 300 {
+					break
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			s.cmd.Process.Kill()
+			err = <-s.done
+			s.done <- err
+			stop.Store(true)
+			wg.Wait()
+
+			db, err := store.Open(context.Background(), dsn, data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			missing := 0
+			for _, id := range acked {
+				if _, err := db.Click(context.Background(), id); err != nil {
+					missing++
+				}
+			}
+			t.Logf("%d clicks acknowledged before SIGKILL", len(acked))
+			if missing > 0 {
+				t.Errorf("%d of %d acknowledged clicks are not in the store after SIGKILL", missing, len(acked))
+			}
+		})
 	}
 }

@@ -208,7 +208,10 @@ func (h *Handler) serveCampaign(w http.ResponseWriter, r *http.Request, snap *Sn
 	} else {
 		h.m.clicks.WithLabelValues("recorded").Inc()
 	}
-	h.recent.add(ck)
+	if d.landing != nil {
+		// Only a landing's visitor comes back through /lp/click.
+		h.recent.add(ck)
+	}
 
 	http.SetCookie(w, &http.Cookie{Name: cookieClick, Value: ck.ClickID, Path: "/", MaxAge: 30 * 86400,
 		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil})

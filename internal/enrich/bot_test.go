@@ -112,13 +112,13 @@ func TestBotNoFalsePositivesOnDeviceTable(t *testing.T) {
 
 func TestCrawlerName(t *testing.T) {
 	for ua, want := range map[string]string{
-		"Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)":                     "Googlebot 2.1",
-		"Mozilla/5.0 (compatible; YandexBot/3.0; +http://yandex.com/bots)":                             "YandexBot 3.0",
-		"facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)":                    "facebookexternalhit 1.1",
-		"Mozilla/5.0 (compatible; AhrefsBot/7.0; +http://ahrefs.com/robot/)":                           "AhrefsBot 7.0",
-		"TelegramBot (like TwitterBot)":                                                                "TelegramBot ",
+		"Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)":                               "Googlebot 2.1",
+		"Mozilla/5.0 (compatible; YandexBot/3.0; +http://yandex.com/bots)":                                       "YandexBot 3.0",
+		"facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)":                              "facebookexternalhit 1.1",
+		"Mozilla/5.0 (compatible; AhrefsBot/7.0; +http://ahrefs.com/robot/)":                                     "AhrefsBot 7.0",
+		"TelegramBot (like TwitterBot)":                                                                          "TelegramBot ",
 		"Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; GPTBot/1.2; +https://openai.com/gptbot)": "GPTBot 1.2",
-		"SomeTool/3.1":                     "SomeTool 3.1",
+		"SomeTool/3.1":                        "SomeTool 3.1",
 		"Mozilla/5.0 (compatible; +http://x)": "unknown ",
 	} {
 		n, v := crawlerName(ua)

@@ -18,7 +18,15 @@
 // Everything derived from the User-Agent alone (Device and the UA part of the
 // bot verdict) is computed once per distinct UA and kept in a bounded cache;
 // a hit does not allocate. A miss costs about 0.1–0.2 ms, almost all of it
-// crawlerdetect's regular expressions.
+// crawlerdetect's regular expressions, so a flood of never-seen UAs costs
+// CPU (~5,000 new UAs per second per core) but never memory beyond the cache.
+//
+// Costs: the embedded country table adds ~4.5 MB to the binary and ~11 MiB
+// of heap once the IPv6 part is inflated (done in New); the UA parser ~5 MiB
+// of heap; crawlerdetect compiles its patterns at program start (~20 ms,
+// <1 MiB). The embedded table is IP2Location LITE data (CC BY-SA 4.0): a
+// product that ships it must show "This site or product includes
+// IP2Location LITE data available from https://lite.ip2location.com".
 package enrich
 
 import (

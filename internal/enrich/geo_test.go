@@ -45,7 +45,9 @@ func writeMMDB(tb testing.TB, dir, dbType string, ipVersion int, records map[str
 	return path
 }
 
-func names(en string) mmdbtype.Map { return mmdbtype.Map{"en": mmdbtype.String(en), "de": mmdbtype.String(en + "-de")} }
+func names(en string) mmdbtype.Map {
+	return mmdbtype.Map{"en": mmdbtype.String(en), "de": mmdbtype.String(en + "-de")}
+}
 
 func cityRec(country, regionCode, region, city string) mmdbtype.Map {
 	m := mmdbtype.Map{
