@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/trackd/trackd/internal/click"
 	"github.com/trackd/trackd/internal/preset"
 	"github.com/trackd/trackd/internal/store"
 	"github.com/trackd/trackd/internal/track"
@@ -29,6 +30,8 @@ type API struct {
 	// OnConfigChange, when set, is called after every configuration change
 	// made through the API, so that this node applies it at once.
 	OnConfigChange func(ctx context.Context)
+	// Simulator serves the test click; nil when no click path runs here.
+	Simulator Simulator
 }
 
 // New returns the API over db; version appears in the OpenAPI document.
@@ -103,6 +106,14 @@ func (a *API) Routes() []Route {
 			Summary: "List affiliate network presets; create a network with {\"preset\": key}", Out: items[preset.Network]{}},
 		Route{Method: "GET", Path: "/macros", Role: viewer, Handler: a.macros,
 			Summary: "List the macros URL templates may use", Out: macroList{}},
+
+		Route{Method: "GET", Path: "/clicks", Role: viewer, Handler: a.listClicks,
+			Summary: "Click log, newest first; filters campaign_id, external_id, from, to (RFC 3339), before (paging), limit", Out: clickLog{}},
+		Route{Method: "GET", Path: "/clicks/{click_id}", Role: viewer, Handler: a.getClick,
+			Summary: "One click with its landing clicks", Out: clickDetail{}},
+		Route{Method: "POST", Path: "/clicks/test", Role: viewer, Handler: a.testClick,
+			Summary: "Simulate a click: which streams and filters pass, and where the visitor goes; records nothing",
+			In: click.TestClick{}, Out: click.TestResult{}},
 	)
 	for i := range rs {
 		if rs[i].Status == 0 {

@@ -172,6 +172,8 @@ func (g *schemaGen) schema(t reflect.Type) map[string]any {
 			return map[string]any{"type": "string", "format": "byte"}
 		}
 		return map[string]any{"type": "array", "items": g.schema(t.Elem())}
+	case reflect.Array:
+		return map[string]any{"type": "array", "items": g.schema(t.Elem()), "minItems": t.Len(), "maxItems": t.Len()}
 	case reflect.Map:
 		return map[string]any{"type": "object", "additionalProperties": g.schema(t.Elem())}
 	case reflect.Interface:
@@ -193,8 +195,19 @@ func (g *schemaGen) schema(t reflect.Type) map[string]any {
 
 func (g *schemaGen) object(t reflect.Type) map[string]any {
 	props := map[string]any{}
+	g.fields(t, props)
+	return map[string]any{"type": "object", "properties": props, "additionalProperties": false}
+}
+
+// fields adds the JSON fields of struct t to props; the fields of an
+// embedded struct are promoted, as encoding/json does.
+func (g *schemaGen) fields(t reflect.Type, props map[string]any) {
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
+		if f.Anonymous && f.Type.Kind() == reflect.Struct && f.Tag.Get("json") == "" {
+			g.fields(f.Type, props)
+			continue
+		}
 		if !f.IsExported() {
 			continue
 		}
@@ -217,5 +230,4 @@ func (g *schemaGen) object(t reflect.Type) map[string]any {
 		}
 		props[name] = s
 	}
-	return map[string]any{"type": "object", "properties": props, "additionalProperties": false}
 }

@@ -1,14 +1,17 @@
 package api_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/trackd/trackd/internal/store"
 	"github.com/trackd/trackd/internal/store/storetest"
+	"github.com/trackd/trackd/internal/track"
 )
 
 // TestOpenAPIMatchesTheRoutes checks both directions: every route the API
@@ -60,6 +63,10 @@ func TestOpenAPIMatchesTheRoutes(t *testing.T) {
 		{method: "PUT", path: "/currency-rates/EUR", key: "admin", body: `{"rate":1.08}`, status: 201},
 	})
 	e.values["key"] = "1"
+	sample := track.Click{ClickID: "06h2admj1lsei1tl9iv2bb5jkp9pt8fa", CreatedAt: time.Now(), CampaignID: 1}
+	if err := e.db.InsertClicks(context.Background(), []track.Click{sample}); err != nil {
+		t.Fatal(err)
+	}
 	ids := map[string]string{
 		"traffic-sources": e.values["src"], "affiliate-networks": e.values["net"], "offers": e.values["offer"],
 		"landings": e.values["lp"], "campaigns": e.values["camp"], "users": e.values["user"], "api-keys": "1",
@@ -73,7 +80,7 @@ func TestOpenAPIMatchesTheRoutes(t *testing.T) {
 		method, path, _ := strings.Cut(k, " ")
 		if method == "DELETE" || method == "POST" && strings.HasSuffix(path, "postback-key") {
 			// Served-ness of these is checked with a missing id below.
-			path = strings.NewReplacer("{id}", "987654", "{currency}", "XYZ").Replace(path)
+			path = strings.NewReplacer("{id}", "987654", "{currency}", "XYZ", "{click_id}", "x").Replace(path)
 			res := e.call(method, path, "admin", nil)
 			if res.status == 405 || strings.Contains(string(res.raw), "no such API route") {
 				t.Errorf("%s: documented but not served: %d %s", k, res.status, res.raw)
@@ -81,7 +88,7 @@ func TestOpenAPIMatchesTheRoutes(t *testing.T) {
 			continue
 		}
 		first := strings.Split(strings.TrimPrefix(path, "/"), "/")[0]
-		p := strings.NewReplacer("{id}", ids[first], "{currency}", "EUR").Replace(path)
+		p := strings.NewReplacer("{id}", ids[first], "{currency}", "EUR", "{click_id}", sample.ClickID).Replace(path)
 		var body []byte
 		if method != "GET" {
 			body = []byte(`{}`)

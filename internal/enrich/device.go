@@ -84,13 +84,20 @@ func analyzeUA(p *useragent.Parser, ua string) uaInfo {
 		if name, ver, ok := inAppBrowser(ua); ok {
 			d.Browser, d.BrowserVersion = name, ver
 		} else if b := m.Browser(); b != "" {
-			d.Browser, d.BrowserVersion = browserName(b), m.BrowserVersion()
+			d.Browser, d.BrowserVersion = fixBrowser(ua, browserName(b), m.BrowserVersion())
 		}
 	}
 	return info
 }
 
-var consoleSigns = []string{"playstation", "xbox", "nintendo"}
+var consoleSigns = []string{"playstation", "ps vita", "xbox", "nintendo"}
+
+// mobileSigns mark phones beyond iOS and Android (feature phones included).
+var mobileSigns = []string{
+	"iphone", "ipod", "mobile", "windows phone", "opera mini", "blackberry",
+	"bb10", "symbian", "series40", "series60", "midp", "kaios", "up.browser",
+	"docomo", "nokia", "symbos", "opera mobi",
+}
 
 var tvSigns = []string{
 	"smart-tv", "smarttv", "smart tv", "googletv", "google tv", "android tv",
@@ -100,32 +107,36 @@ var tvSigns = []string{
 }
 
 func deviceType(lower, os string, m useragent.UserAgent, bot bool) string {
+	desktopOS := false
+	switch os {
+	case "Windows", "macOS", "Linux", "ChromeOS", "FreeBSD", "OpenBSD":
+		desktopOS = true
+	}
+	mobileSign := containsAny(lower, mobileSigns)
 	switch {
 	case bot:
 		return TypeBot
 	case containsAny(lower, consoleSigns):
 		return TypeConsole
-	case containsAny(lower, tvSigns) || (os == "Tizen" && !strings.Contains(lower, "mobile")) || m.IsTV():
+	case containsAny(lower, tvSigns) || (os == "Tizen" && !mobileSign):
 		return TypeTV
-	case strings.Contains(lower, "ipad") || strings.Contains(lower, "tablet") ||
-		strings.Contains(lower, "kindle") || strings.Contains(lower, "playbook") ||
-		(strings.Contains(lower, "silk/") && !strings.Contains(lower, "mobile")) ||
-		(os == "Android" && !strings.Contains(lower, "mobile")):
+	case strings.Contains(lower, "ipad") || strings.Contains(lower, "kindle") ||
+		strings.Contains(lower, "playbook") || strings.Contains(lower, "hp-tablet") ||
+		(strings.Contains(lower, "tablet") && os != "Windows") || // "Tablet PC 2.0" is any Windows PC
+		(strings.Contains(lower, "silk/") && !mobileSign) ||
+		// Android browsers say "Mobile" on phones only; app HTTP clients
+		// (Dalvik, okhttp) never do and are mostly phones.
+		(os == "Android" && !mobileSign && strings.HasPrefix(lower, "mozilla/")):
 		return TypeTablet
-	case strings.Contains(lower, "iphone") || strings.Contains(lower, "ipod") ||
-		strings.Contains(lower, "mobile") || strings.Contains(lower, "windows phone") ||
-		strings.Contains(lower, "opera mini") || os == "Android" || os == "Windows Phone" || os == "HarmonyOS":
+	case mobileSign || os == "Android" || os == "iOS" || os == "Windows Phone" || os == "HarmonyOS":
 		return TypeMobile
+	case desktopOS:
+		return TypeDesktop
 	case m.IsMobile():
 		return TypeMobile
 	case m.IsTablet():
 		return TypeTablet
-	}
-	switch os {
-	case "Windows", "macOS", "Linux", "ChromeOS", "FreeBSD", "OpenBSD":
-		return TypeDesktop
-	}
-	if m.IsDesktop() {
+	case m.IsDesktop():
 		return TypeDesktop
 	}
 	return TypeOther
@@ -319,6 +330,7 @@ var inApp = []struct{ marker, name, version string }{
 	{" Line/", "LINE", " Line/"},
 	{"Snapchat/", "Snapchat", "Snapchat/"},
 	{"LinkedInApp", "LinkedIn", "LinkedInApp/"},
+	{"LinkedIn/", "LinkedIn", "LinkedIn/"},
 	{"GSA/", "Google App", "GSA/"},
 }
 
@@ -329,4 +341,26 @@ func inAppBrowser(ua string) (name, version string, ok bool) {
 		}
 	}
 	return "", "", false
+}
+
+// fixBrowser corrects the parser where it is known to be wrong.
+func fixBrowser(ua, name, version string) (string, string) {
+	switch {
+	case strings.HasPrefix(ua, "Dalvik/"):
+		return "", "" // an Android app's HTTP client, not a browser
+	case strings.Contains(ua, "Opera Mini/"):
+		return "Opera Mini", numberAfter(ua, "Opera Mini/")
+	case name == "Opera" && strings.HasPrefix(ua, "Opera/9.80") && strings.Contains(ua, "Version/"):
+		return name, numberAfter(ua, "Version/") // Presto Opera freezes the product token at 9.80
+	case name == "Internet Explorer":
+		if v := numberAfter(ua, "MSIE "); v != "" {
+			return name, v
+		}
+		if strings.Contains(ua, "Trident/") {
+			if v := numberAfter(ua, "rv:"); v != "" {
+				return name, v // IE 11 dropped "MSIE"
+			}
+		}
+	}
+	return name, version
 }

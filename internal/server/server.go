@@ -68,6 +68,7 @@ func New(ctx context.Context, db *store.DB, log *slog.Logger, cfg Config) (*Serv
 			log.Error("reload configuration after a change", "err", err)
 		}
 	}
+	a.Simulator = s.clicks
 	mux := http.NewServeMux()
 	mux.Handle(api.Prefix+"/", a.Handler())
 	mux.HandleFunc("GET /healthz", s.healthz)

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"github.com/trackd/trackd/internal/server"
 	"github.com/trackd/trackd/internal/store"
 	"github.com/trackd/trackd/internal/store/storetest"
+	"github.com/trackd/trackd/internal/track"
 )
 
 func get(t *testing.T, url string) (int, string) {
@@ -69,4 +71,110 @@ func TestHealthAndMetrics(t *testing.T) {
 			t.Errorf("healthz with a closed store = %d %s, want 503", code, body)
 		}
 	})
+}
+
+// TestClickPathThroughTheAPI configures a campaign through the API, clicks
+// it, finds the click in the log and asks the test click why.
+func TestClickPathThroughTheAPI(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		log := slog.New(slog.NewTextHandler(io.Discard, nil))
+		ctx := context.Background()
+		if _, err := db.Init(ctx, "admin", "0123456789"); err != nil {
+			t.Fatal(err)
+		}
+		k := track.APIKey{Name: "t", Role: track.RoleViewer}
+		admin := track.APIKey{Name: "a", Role: track.RoleAdmin}
+		for _, key := range []*track.APIKey{&k, &admin} {
+			if err := db.CreateAPIKey(ctx, key); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s, err := server.New(ctx, db, log, server.Config{Version: "test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(s.Handler())
+		defer srv.Close()
+		defer s.Close(ctx)
+		call := func(method, path, key, body string) (int, map[string]any) {
+			t.Helper()
+			req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+key)
+			req.Header.Set("Content-Type", "application/json")
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			var out map[string]any
+			json.NewDecoder(res.Body).Decode(&out)
+			return res.StatusCode, out
+		}
+		call("POST", "/api/v1/offers", admin.Key, `{"name":"O","url":"https://o.example/?c={clickid}"}`)
+		code, camp := call("POST", "/api/v1/campaigns", admin.Key, `{"alias":"go","name":"Go","streams":[
+			{"name":"de only","filters":[{"type":"country","values":["DE"]}],"action":{"type":"not_found"}},
+			{"type":"default","offers":[{"offer_id":1}]}]}`)
+		if code != 201 {
+			t.Fatalf("campaign: %d %v", code, camp)
+		}
+		// The API change reaches the click path at once, without a restart.
+		client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		req, _ := http.NewRequest("GET", srv.URL+"/go?x=1", nil)
+		req.Header.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0")
+		req.Header.Set("Accept", "text/html")
+		req.Header.Set("Accept-Language", "en")
+		res, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		loc := res.Header.Get("Location")
+		if res.StatusCode != 302 || !strings.HasPrefix(loc, "https://o.example/?c=") {
+			t.Fatalf("click: %d %q", res.StatusCode, loc)
+		}
+		id := strings.TrimPrefix(loc, "https://o.example/?c=")
+		s.Close(ctx) // flush the async batch
+		code, one := call("GET", "/api/v1/clicks/"+id, k.Key, "")
+		if code != 200 || one["click_id"] != id || one["query"] != "x=1" {
+			t.Errorf("GET click: %d %v", code, one)
+		}
+		code, page := call("GET", "/api/v1/clicks?limit=10&campaign_id=1", k.Key, "")
+		if items, _ := page["items"].([]any); code != 200 || len(items) != 1 {
+			t.Errorf("click log: %d %v", code, page)
+		}
+		if code, e := call("GET", "/api/v1/clicks?from=yesterday", k.Key, ""); code != 400 {
+			t.Errorf("bad from: %d %v", code, e)
+		}
+		code, sim := call("POST", "/api/v1/clicks/test", k.Key, `{"alias":"go","ip":"193.99.144.80","user_agent":"Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0","accept_language":"de"}`)
+		if code != 200 || sim["action"] != "not_found" {
+			t.Errorf("test click from Germany: %d %v", code, sim)
+		}
+		streams, _ := sim["streams"].([]any)
+		if len(streams) != 2 || field(streams[0], "passed") != true || field(streams[0], "filters") == nil {
+			t.Errorf("test click streams: %v", streams)
+		}
+		code, sim = call("POST", "/api/v1/clicks/test", k.Key, `{"alias":"go","ip":"8.8.8.8","user_agent":"Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0","accept_language":"en"}`)
+		if u, _ := sim["url"].(string); code != 200 || sim["action"] != "redirect" || !strings.HasPrefix(u, "https://o.example/?c=") {
+			t.Errorf("test click from the US: %d %v", code, sim)
+		}
+		if code, e := call("POST", "/api/v1/clicks/test", k.Key, `{"alias":"nope"}`); code != 422 {
+			t.Errorf("test click of an unknown alias: %d %v", code, e)
+		}
+		if code, e := call("POST", "/api/v1/clicks/test", k.Key, `{"alias":"go","ip":"999.1.1.1"}`); code != 422 {
+			t.Errorf("test click with a bad ip: %d %v", code, e)
+		}
+		if code, e := call("POST", "/api/v1/clicks/test", k.Key, `{"alias":"go","query":"a=%zz b"}`); code >= 500 {
+			t.Errorf("test click with a bad query: %d %v", code, e)
+		}
+		// Nothing was recorded by the simulations.
+		_, page = call("GET", "/api/v1/clicks", k.Key, "")
+		if items, _ := page["items"].([]any); len(items) != 1 {
+			t.Errorf("simulations recorded clicks: %v", page)
+		}
+	})
+}
+
+func field(v any, name string) any {
+	m, _ := v.(map[string]any)
+	return m[name]
 }
