@@ -113,7 +113,7 @@ func (a *API) Routes() []Route {
 			Summary: "One click with its landing clicks", Out: clickDetail{}},
 		Route{Method: "POST", Path: "/clicks/test", Role: viewer, Handler: a.testClick,
 			Summary: "Simulate a click: which streams and filters pass, and where the visitor goes; records nothing",
-			In: click.TestClick{}, Out: click.TestResult{}},
+			In:      click.TestClick{}, Out: click.TestResult{}},
 	)
 	for i := range rs {
 		if rs[i].Status == 0 {
