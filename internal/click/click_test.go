@@ -22,7 +22,7 @@ import (
 
 // rig is a click path over real HTTP on a real store.
 type rig struct {
-	t   *testing.T
+	t   testing.TB
 	db  *store.DB
 	h   *click.Handler
 	srv *httptest.Server
@@ -32,7 +32,7 @@ type rig struct {
 const chromeUA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
 const iphoneUA = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
 
-func newRig(t *testing.T, db *store.DB, durability string) *rig {
+func newRig(t testing.TB, db *store.DB, durability string) *rig {
 	t.Helper()
 	ctx := context.Background()
 	if _, err := db.Init(ctx, "admin", "0123456789"); err != nil {
@@ -168,7 +168,7 @@ func (r *rig) clickOf(location, param string) track.Click {
 	return c
 }
 
-func mustOffer(t *testing.T, db *store.DB, name, u string) int64 {
+func mustOffer(t testing.TB, db *store.DB, name, u string) int64 {
 	t.Helper()
 	o := track.Offer{Name: name, URL: u}
 	o.Normalize("USD")
@@ -181,7 +181,7 @@ func mustOffer(t *testing.T, db *store.DB, name, u string) int64 {
 	return o.ID
 }
 
-func mustCampaign(t *testing.T, db *store.DB, c track.Campaign) track.Campaign {
+func mustCampaign(t testing.TB, db *store.DB, c track.Campaign) track.Campaign {
 	t.Helper()
 	c.Normalize("USD")
 	if err := c.Validate(); err != nil {

@@ -186,7 +186,7 @@ func crawlerName(ua string) (name, version string) {
 		if len(n) > 64 {
 			n = n[:64]
 		}
-		if containsAny(strings.ToLower(n), crawlerWords) {
+		if containsAny(asciiLower(n), crawlerWords) {
 			return n, versionPrefix(v)
 		}
 		if first == "" {

@@ -54,7 +54,7 @@ func (e *Enricher) Device(ua string) Device {
 
 // analyzeUA does the uncached work. ua is trimmed, non-empty and capped.
 func analyzeUA(p *useragent.Parser, ua string) uaInfo {
-	lower := strings.ToLower(ua)
+	lower := asciiLower(ua)
 	info := uaInfo{browserLike: hasPrefixFold(ua, "Mozilla/") || hasPrefixFold(ua, "Opera/")}
 
 	// UA-level bot verdict, cheapest and most specific first.
@@ -363,4 +363,24 @@ func fixBrowser(ua, name, version string) (string, string) {
 		}
 	}
 	return name, version
+}
+
+// asciiLower lower-cases ASCII letters only, so that byte offsets found in the
+// result are valid in s (strings.ToLower changes lengths, e.g. for invalid
+// UTF-8). Every marker matched against it is ASCII.
+func asciiLower(s string) string {
+	i := 0
+	for i < len(s) && (s[i] < 'A' || s[i] > 'Z') {
+		i++
+	}
+	if i == len(s) {
+		return s
+	}
+	b := []byte(s)
+	for ; i < len(b); i++ {
+		if c := b[i]; c >= 'A' && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }

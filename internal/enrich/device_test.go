@@ -287,3 +287,41 @@ func FuzzDevice(f *testing.F) {
 		}
 	})
 }
+
+// FuzzUAHelpers drives the index arithmetic of the UA rules directly, at a
+// much higher rate than FuzzDevice (whose misses pay for crawlerdetect).
+func FuzzUAHelpers(f *testing.F) {
+	for _, tc := range deviceCases {
+		f.Add(tc.ua)
+	}
+	for _, s := range []string{"PlayStation ", "PlayStation 5/", "Nintendo ", "CrOS ", "Mac OS X", " OS 1_", "curl", "rv:", "Opera Mini/", "MSIE ", "(+http://x)", "\xff\xff\xff\xffcurl/1", "\xffİ\xffPython-Requests/2"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, ua string) {
+		lower := asciiLower(ua)
+		if len(lower) != len(ua) {
+			t.Fatalf("asciiLower(%q) = %q: length changed", ua, lower)
+		}
+		for i := 0; i < len(ua); i++ {
+			want := ua[i]
+			if want >= 'A' && want <= 'Z' {
+				want += 'a' - 'A'
+			}
+			if lower[i] != want {
+				t.Fatalf("asciiLower(%q) = %q: byte %d", ua, lower, i)
+			}
+		}
+		parseOS(ua, lower)
+		crawlerName(ua)
+		inAppBrowser(ua)
+		fixBrowser(ua, "Internet Explorer", "")
+		fixBrowser(ua, "Opera", "")
+		if name, at, ok := automationSign(ua, lower); ok {
+			if name == "" || at < 0 || at > len(ua) {
+				t.Fatalf("automationSign(%q) = %q, %d", ua, name, at)
+			}
+			tokenVersion(ua, at)
+		}
+		headlessSign(lower)
+	})
+}
