@@ -69,8 +69,7 @@ func (h *Handler) fill(ck *track.Click, r *http.Request, ip netip.Addr, snap *Sn
 	if ip.IsValid() {
 		ck.IP = ip.String()
 	}
-	ua := r.Header.Get("User-Agent")
-	ck.UserAgent = h.clean(ua, maxUABytes)
+	ck.UserAgent = h.clean(r.Header.Get("User-Agent"), maxUABytes)
 	ck.Referrer = h.clean(r.Header.Get("Referer"), maxReferrerBytes)
 	ck.Language = enrich.Language(r.Header.Get("Accept-Language"))
 
@@ -78,7 +77,7 @@ func (h *Handler) fill(ck *track.Click, r *http.Request, ip netip.Addr, snap *Sn
 	ck.Country, ck.Region, ck.City, ck.ISP, ck.ASN, ck.ConnectionType = geo.Country, geo.Region, geo.City, geo.ISP, geo.ASN, geo.ConnectionType
 	dev := h.enrich.Device(ck.UserAgent)
 	ck.DeviceType, ck.OS, ck.OSVersion, ck.Browser, ck.BrowserVersion = dev.Type, dev.OS, dev.OSVersion, dev.Browser, dev.BrowserVersion
-	bot := h.enrich.Bot(ip, ua, r.Header)
+	bot := h.enrich.Bot(ip, ck.UserAgent, r.Header)
 	ck.IsBot, ck.BotReason = bot.Bot, bot.Reason
 
 	h.cost(ck, snap, c, costParam, currencyParam)

@@ -92,6 +92,7 @@ func BenchmarkClickPath(b *testing.B) {
 		e.Device(tc.ua)
 	}
 	b.ReportAllocs()
+	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		i := 0
 		for pb.Next() {

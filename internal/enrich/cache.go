@@ -47,7 +47,7 @@ func newCache[K comparable, V any](size int, hash func(K) uint64) *cache[K, V] {
 		hash:     hash,
 	}
 	for i := range c.shards {
-		c.shards[i].m = make(map[K]V, min(per, 1024))
+		c.shards[i].m = make(map[K]V) // grows with use: no memory for unused capacity
 	}
 	return c
 }
