@@ -13,31 +13,28 @@ import (
 )
 
 // clickColumns are the columns InsertClicks writes, in the order of
-// clickValues.
-var clickColumns = func() []string {
-	cols := []string{"click_id", "created_at", "campaign_id", "stream_id", "offer_id", "landing_id", "traffic_source_id",
-		"external_id", "creative_id", "ad_campaign_id", "keyword", "source"}
-	for i := 1; i <= track.MaxSubIDs; i++ {
-		cols = append(cols, "sub_id_"+strconv.Itoa(i))
-	}
-	return append(cols, "cost", "original_cost", "cost_currency", "query", "ip", "user_agent", "referrer", "language",
-		"country", "region", "city", "isp", "asn", "connection_type", "device_type", "os", "os_version", "browser",
-		"browser_version", "is_bot", "bot_reason", "unique_campaign", "unique_stream", "unique_global")
-}()
+// clickValues; the rest of a click is in details (see clickdetails.go).
+var clickColumns = []string{"click_id", "created_at", "campaign_id", "stream_id", "offer_id", "landing_id",
+	"traffic_source_id", "external_id", "cost", "country", "device_type", "os", "browser", "is_bot",
+	"unique_campaign", "unique_stream", "unique_global", "details"}
 
-// clickValues lists c's values for clickColumns. Text from the visitor is
-// cleaned so that both engines store the same thing.
-func clickValues(c *track.Click, dst []any) []any {
+// clickValues appends c's values for clickColumns to dst. Text from the
+// visitor is cleaned so that both engines store the same thing; buf is
+// scratch space for the details JSON.
+func clickValues(c *track.Click, dst []any, buf []byte) ([]any, []byte) {
 	t := track.CleanText
-	dst = append(dst[:0], c.ClickID, toDB(c.CreatedAt), c.CampaignID, c.StreamID, c.OfferID, c.LandingID, c.TrafficSourceID,
-		t(c.ExternalID), t(c.CreativeID), t(c.AdCampaignID), t(c.Keyword), t(c.Source))
-	for _, s := range c.SubIDs {
-		dst = append(dst, t(s))
+	cl := *c
+	for i := range cl.SubIDs {
+		cl.SubIDs[i] = t(cl.SubIDs[i])
 	}
-	return append(dst, int64(c.Cost), int64(c.OriginalCost), c.CostCurrency, t(c.Query), c.IP, t(c.UserAgent), t(c.Referrer),
-		t(c.Language), t(c.Country), t(c.Region), t(c.City), t(c.ISP), int64(c.ASN), t(c.ConnectionType), t(c.DeviceType),
-		t(c.OS), t(c.OSVersion), t(c.Browser), t(c.BrowserVersion), c.IsBot, c.BotReason, c.UniqueCampaign, c.UniqueStream,
-		c.UniqueGlobal)
+	cl.CreativeID, cl.AdCampaignID, cl.Keyword, cl.Source = t(c.CreativeID), t(c.AdCampaignID), t(c.Keyword), t(c.Source)
+	cl.Query, cl.UserAgent, cl.Referrer, cl.Language = t(c.Query), t(c.UserAgent), t(c.Referrer), t(c.Language)
+	cl.Region, cl.City, cl.ISP, cl.ConnectionType = t(c.Region), t(c.City), t(c.ISP), t(c.ConnectionType)
+	cl.OSVersion, cl.BrowserVersion = t(c.OSVersion), t(c.BrowserVersion)
+	buf = appendDetails(buf[:0], &cl)
+	return append(dst, c.ClickID, toDB(c.CreatedAt), c.CampaignID, c.StreamID, c.OfferID, c.LandingID, c.TrafficSourceID,
+		t(c.ExternalID), int64(c.Cost), t(c.Country), t(c.DeviceType), t(c.OS), t(c.Browser), c.IsBot,
+		c.UniqueCampaign, c.UniqueStream, c.UniqueGlobal, string(buf)), buf
 }
 
 var insertClickSQL = "INSERT INTO clicks (" + strings.Join(clickColumns, ", ") + ") VALUES (" +
@@ -51,8 +48,9 @@ func (db *DB) InsertClicks(ctx context.Context, clicks []track.Click) error {
 	}
 	if db.engine == Postgres {
 		rows := make([][]any, len(clicks))
+		var buf []byte
 		for i := range clicks {
-			rows[i] = clickValues(&clicks[i], make([]any, 0, len(clickColumns)))
+			rows[i], buf = clickValues(&clicks[i], make([]any, 0, len(clickColumns)), buf)
 		}
 		_, err := db.pool.CopyFrom(ctx, pgx.Identifier{"clicks"}, clickColumns, pgx.CopyFromRows(rows))
 		if err != nil {
@@ -67,8 +65,9 @@ func (db *DB) InsertClicks(ctx context.Context, clicks []track.Click) error {
 		}
 		defer stmt.Close()
 		args := make([]any, 0, len(clickColumns))
+		var buf []byte
 		for i := range clicks {
-			args = clickValues(&clicks[i], args)
+			args, buf = clickValues(&clicks[i], args[:0], buf)
 			if _, err := stmt.ExecContext(ctx, args...); err != nil {
 				return fmt.Errorf("store: insert click %s: %w", clicks[i].ClickID, err)
 			}
@@ -103,19 +102,19 @@ func scanClick(r scanner) (track.Click, error) {
 	var (
 		c       track.Click
 		created int64
-		asn     int64
+		details string
 	)
-	dst := []any{&c.ClickID, &created, &c.CampaignID, &c.StreamID, &c.OfferID, &c.LandingID, &c.TrafficSourceID,
-		&c.ExternalID, &c.CreativeID, &c.AdCampaignID, &c.Keyword, &c.Source}
-	for i := range c.SubIDs {
-		dst = append(dst, &c.SubIDs[i])
+	err := r.Scan(&c.ClickID, &created, &c.CampaignID, &c.StreamID, &c.OfferID, &c.LandingID, &c.TrafficSourceID,
+		&c.ExternalID, &c.Cost, &c.Country, &c.DeviceType, &c.OS, &c.Browser, &c.IsBot,
+		&c.UniqueCampaign, &c.UniqueStream, &c.UniqueGlobal, &details)
+	if err != nil {
+		return c, err
 	}
-	dst = append(dst, &c.Cost, &c.OriginalCost, &c.CostCurrency, &c.Query, &c.IP, &c.UserAgent, &c.Referrer,
-		&c.Language, &c.Country, &c.Region, &c.City, &c.ISP, &asn, &c.ConnectionType, &c.DeviceType, &c.OS, &c.OSVersion,
-		&c.Browser, &c.BrowserVersion, &c.IsBot, &c.BotReason, &c.UniqueCampaign, &c.UniqueStream, &c.UniqueGlobal)
-	err := r.Scan(dst...)
-	c.CreatedAt, c.ASN = fromDB(created), uint32(asn)
-	return c, err
+	c.CreatedAt = fromDB(created)
+	if err := unmarshalDetails([]byte(details), &c); err != nil {
+		return c, fmt.Errorf("click %s details: %w", c.ClickID, err)
+	}
+	return c, nil
 }
 
 // Click returns the click with a click id.
