@@ -235,3 +235,30 @@ func TestBadInputStillRedirects(t *testing.T) {
 		}
 	}
 }
+
+func TestVisitorBinding(t *testing.T) {
+	db := storetest.Open(t, store.SQLite)
+	r := newRig(t, db, "async")
+	a := mustOffer(t, db, "A", "https://a.example/?c={clickid}")
+	b := mustOffer(t, db, "B", "https://b.example/?c={clickid}")
+	mustCampaign(t, db, track.Campaign{Alias: "bound", Name: "Bound", VisitorBinding: true, Streams: []track.Stream{
+		{Type: "default", Offers: []track.OfferShare{{OfferID: a}, {OfferID: b}}}}})
+	mustCampaign(t, db, track.Campaign{Alias: "free", Name: "Free", Streams: []track.Stream{
+		{Type: "default", Offers: []track.OfferShare{{OfferID: a}, {OfferID: b}}}}})
+	r.reload()
+	hosts := func(alias string, v *visitor) map[string]bool {
+		seen := map[string]bool{}
+		for i := 0; i < 40; i++ {
+			seen[strings.Split(r.visit(v, "/"+alias).location, "/?")[0]] = true
+		}
+		return seen
+	}
+	if h := hosts("bound", &visitor{ip: "8.8.8.8", ua: chromeUA}); len(h) != 1 {
+		t.Errorf("a bound visitor went to %v, want one offer", h)
+	}
+	// Without binding the same visitor sees both (chance of a false
+	// failure: 2 in 2^40).
+	if h := hosts("free", &visitor{ip: "8.8.8.8", ua: chromeUA}); len(h) != 2 {
+		t.Errorf("an unbound visitor went to %v, want both offers", h)
+	}
+}
