@@ -63,7 +63,9 @@ type metrics struct {
 
 // Options configure a Handler.
 type Options struct {
-	// MaxVisitors bounds the uniqueness memory (default 2,000,000 entries).
+	// MaxVisitors bounds the uniqueness memory (default 1,000,000 entries,
+	// about 40 MB; a visit takes up to six: cookie and IP+UA for the
+	// campaign, the stream and globally).
 	MaxVisitors int
 	// RecentClicks is how many clicks /lp/click finds in memory (default 65536).
 	RecentClicks int
@@ -74,7 +76,7 @@ type Options struct {
 // New returns a click handler over snap; call Close to flush its batches.
 func New(snap *Snapshot, db *store.DB, ids *clickid.Generator, en *enrich.Enricher, log *slog.Logger, o Options) *Handler {
 	if o.MaxVisitors <= 0 {
-		o.MaxVisitors = 2_000_000
+		o.MaxVisitors = 1_000_000
 	}
 	if o.RecentClicks <= 0 {
 		o.RecentClicks = defaultRecentSize
