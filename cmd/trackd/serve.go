@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
+	"net/http/pprof"
 	"strings"
 	"time"
 
@@ -23,6 +25,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	logLevel := fs.String("log-level", envOr(getenv, "TRACKD_LOG_LEVEL", "info"), "log `level`: debug, info, warn, error (TRACKD_LOG_LEVEL)")
 	grace := fs.Duration("shutdown-grace", 15*time.Second, "how long requests in flight may take to finish at shutdown")
 	mmdb := fs.String("mmdb", getenv("TRACKD_MMDB"), "comma-separated `paths` of MaxMind-format .mmdb files (city, ISP, ASN, connection type) (TRACKD_MMDB)")
+	debugAddr := fs.String("debug-addr", getenv("TRACKD_DEBUG_ADDR"), "serve Go's /debug/pprof on this `address` (keep it private, e.g. 127.0.0.1:6060) (TRACKD_DEBUG_ADDR)")
 	botRanges := fs.String("bot-ranges", getenv("TRACKD_BOT_RANGES"), "comma-separated IP `ranges` whose visitors are bots (TRACKD_BOT_RANGES)")
 	if err := parse(fs, args, stderr); err != nil {
 		return err
@@ -64,6 +67,19 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			return usageError{fmt.Sprintf("-bot-ranges: %q is not an IP address or CIDR range", r)}
 		}
 		cfg.BotRanges = append(cfg.BotRanges, p)
+	}
+	if *debugAddr != "" {
+		dl, err := net.Listen("tcp", *debugAddr)
+		if err != nil {
+			return err
+		}
+		defer dl.Close()
+		mux := http.NewServeMux()
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		go http.Serve(dl, mux)
+		log.Info("profiling on", "addr", dl.Addr().String())
 	}
 	srv, err := server.New(ctx, db, log, cfg)
 	if err != nil {

@@ -20,7 +20,8 @@ go build -o "$bin/bare302" ./tools/bare302
 go build -o "$bin/load" ./tools/load
 
 "$bin/bare302" -addr 127.0.0.1:18090 &
-TRACKD_ADMIN_PASSWORD=benchmark-password "$bin/trackd" serve -addr 127.0.0.1:18080 -data "$data" -log-level warn >/dev/null &
+TRACKD_ADMIN_PASSWORD=benchmark-password "$bin/trackd" serve -addr 127.0.0.1:18080 -data "$data" -log-level warn \
+  -debug-addr 127.0.0.1:16060 >/dev/null &
 for _ in $(seq 1 50); do curl -sf http://127.0.0.1:18080/healthz >/dev/null && break; sleep 0.2; done
 key=$("$bin/trackd" apikey create --name bench -data "$data")
 api() { curl -sf -H "Authorization: Bearer $key" -H 'Content-Type: application/json' "$@"; }
@@ -50,7 +51,11 @@ run() { # name url
 rps() { awk '/^Requests\/sec/ {print $2}' "$bin/$1.out"; }
 
 run bare http://127.0.0.1:18090/camp
+if [ -n "${PROFILE:-}" ]; then # PROFILE=file: CPU profile of trackd during the async run
+  curl -s "http://127.0.0.1:16060/debug/pprof/profile?seconds=$((secs - 2))" -o "$PROFILE" &
+fi
 run async http://127.0.0.1:18080/camp
+wait %?curl 2>/dev/null || true
 api -X PATCH $base/settings -d '{"click_durability":"sync"}' >/dev/null
 sleep 1.5
 run sync http://127.0.0.1:18080/camp
