@@ -305,26 +305,9 @@ func (h *Handler) bound(r *http.Request, c *campaign, v *visit) (decision, bool)
 	if st == nil || st.Paused || !st.pass(v) {
 		return decision{}, false
 	}
-	d := decision{stream: st}
-	if ids[1] != 0 {
-		for _, l := range st.landings.items {
-			if l.ID == ids[1] {
-				d.landing = l
-			}
-		}
-		if d.landing == nil {
-			return decision{}, false
-		}
-	}
-	if ids[2] != 0 {
-		for _, o := range st.offers.items {
-			if o.ID == ids[2] {
-				d.offer = o
-			}
-		}
-		if d.offer == nil {
-			return decision{}, false
-		}
+	d := decision{stream: st, landing: st.landingByID[ids[1]], offer: st.offerByID[ids[2]]}
+	if ids[1] != 0 && d.landing == nil || ids[2] != 0 && d.offer == nil {
+		return decision{}, false
 	}
 	return d, true
 }

@@ -53,11 +53,7 @@ func (h *Handler) ServeLandingClick(w http.ResponseWriter, r *http.Request) {
 	var o *offer
 	if n, _ := queryValue(q, "offer"); n != "" {
 		want, _ := strconv.ParseInt(n, 10, 64)
-		for _, x := range st.offers.items {
-			if x.ID == want {
-				o = x
-			}
-		}
+		o = st.offerByID[want]
 	}
 	if o == nil {
 		o, _ = st.offers.pick()

@@ -41,11 +41,13 @@ type campaign struct {
 
 type stream struct {
 	track.Stream
-	campaign *campaign
-	filters  []filter
-	offers   weighted[*offer]
-	landings weighted[*landing]
-	action   *macro.Template // for url actions
+	campaign    *campaign
+	filters     []filter
+	offers      weighted[*offer]
+	landings    weighted[*landing]
+	offerByID   map[int64]*offer   // the active offers of the stream
+	landingByID map[int64]*landing // the active landings of the stream
+	action      *macro.Template    // for url actions
 }
 
 type offer struct {
@@ -227,7 +229,7 @@ func Build(cfg Config) (*Snapshot, error) {
 }
 
 func (s *Snapshot) buildStream(c *campaign, st track.Stream) (*stream, error) {
-	ps := &stream{Stream: st, campaign: c}
+	ps := &stream{Stream: st, campaign: c, offerByID: map[int64]*offer{}, landingByID: map[int64]*landing{}}
 	for i, f := range st.Filters {
 		cf, err := compileFilter(f)
 		if err != nil {
@@ -238,11 +240,13 @@ func (s *Snapshot) buildStream(c *campaign, st track.Stream) (*stream, error) {
 	for _, sh := range st.Offers {
 		if o := s.offers[sh.OfferID]; o != nil && !o.Paused {
 			ps.offers.add(o, sh.Share)
+			ps.offerByID[o.ID] = o
 		}
 	}
 	for _, sh := range st.Landings {
 		if l := s.landings[sh.LandingID]; l != nil && !l.Paused {
 			ps.landings.add(l, sh.Share)
+			ps.landingByID[l.ID] = l
 		}
 	}
 	if st.Action != nil && st.Action.Type == "url" {

@@ -101,10 +101,10 @@ func main() {
 
 	var sent atomic.Int64
 	results := make([]result, *conns)
-	do := func(i int, r *rand.Rand, res *result) {
-		req := request(*url, r)
-		start := time.Now()
-		resp, err := client.Do(req)
+	// do sends one request; latency counts from start, which in the open
+	// loop is the scheduled time, so a stalled server shows as latency.
+	do := func(r *rand.Rand, res *result, start time.Time) {
+		resp, err := client.Do(request(*url, r))
 		if err != nil {
 			res.errors++
 			return
@@ -114,63 +114,45 @@ func main() {
 		res.latencies = append(res.latencies, time.Since(start))
 		res.codes[resp.StatusCode]++
 	}
+	// worker runs one connection's requests: as fast as answers come, or
+	// at the start times handed out on starts.
+	worker := func(i int, starts <-chan time.Time, wg *sync.WaitGroup) {
+		defer wg.Done()
+		r := rand.New(rand.NewPCG(uint64(i), uint64(time.Now().UnixNano())))
+		res := &results[i]
+		res.codes = map[int]int{}
+		if starts != nil {
+			for at := range starts {
+				do(r, res, at)
+			}
+			return
+		}
+		for ctx.Err() == nil && (*total == 0 || sent.Add(1) <= int64(*total)) {
+			do(r, res, time.Now())
+		}
+	}
 	start := time.Now()
 	var wg sync.WaitGroup
+	missed := 0
 	if *rate == 0 {
 		for i := 0; i < *conns; i++ {
 			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				r := rand.New(rand.NewPCG(uint64(i), uint64(time.Now().UnixNano())))
-				res := &results[i]
-				res.codes = map[int]int{}
-				for ctx.Err() == nil {
-					if *total > 0 && sent.Add(1) > int64(*total) {
-						return
-					}
-					do(i, r, res)
-				}
-			}()
+			go worker(i, nil, &wg)
 		}
 	} else {
-		// Open loop: a ticker hands out start times; workers take them.
-		// The latency counts from the scheduled start, so a stalled
-		// server shows as latency, not as fewer requests.
 		starts := make(chan time.Time, *conns)
 		for i := 0; i < *conns; i++ {
 			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				r := rand.New(rand.NewPCG(uint64(i), uint64(time.Now().UnixNano())))
-				res := &results[i]
-				res.codes = map[int]int{}
-				for at := range starts {
-					req := request(*url, r)
-					resp, err := client.Do(req)
-					if err != nil {
-						res.errors++
-						continue
-					}
-					io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					res.latencies = append(res.latencies, time.Since(at))
-					res.codes[resp.StatusCode]++
-				}
-			}()
+			go worker(i, starts, &wg)
 		}
 		interval := time.Second / time.Duration(*rate)
 		next := time.Now()
-		var missed int
 	loop:
-		for ctx.Err() == nil {
-			if *total > 0 && sent.Add(1) > int64(*total) {
-				break
-			}
+		for ctx.Err() == nil && (*total == 0 || sent.Add(1) <= int64(*total)) {
 			select {
 			case starts <- next:
 			default:
-				missed++ // every worker busy: count it as an error
-				results[0].errors++
+				missed++ // every worker busy: counted as an error
 			}
 			next = next.Add(interval)
 			if d := time.Until(next); d > 0 {
@@ -182,12 +164,13 @@ func main() {
 			}
 		}
 		close(starts)
-		if missed > 0 {
-			fmt.Fprintf(os.Stderr, "load: %d requests could not start: all %d workers busy\n", missed, *conns)
-		}
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	if missed > 0 {
+		results[0].errors += missed
+		fmt.Fprintf(os.Stderr, "load: %d requests could not start: all %d workers busy\n", missed, *conns)
+	}
 
 	var all []time.Duration
 	codes := map[int]int{}
