@@ -181,7 +181,7 @@ func mergePatch[T any](w http.ResponseWriter, r *http.Request, cur T) (T, error)
 		return cur, err
 	}
 	var out T
-	dec := json.NewDecoder(bytesReader(b))
+	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&out); err != nil {
 		return cur, decodeError(err)
@@ -199,5 +199,3 @@ func pathID(r *http.Request, kind string) (int64, error) {
 	}
 	return id, nil
 }
-
-func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }

@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -42,16 +43,17 @@ const (
 
 // Handler serves campaign links and landing clicks.
 type Handler struct {
-	snap   atomic.Pointer[Snapshot]
-	db     *store.DB
-	ids    *clickid.Generator
-	enrich *enrich.Enricher
-	clicks *batch.Writer[track.Click]
-	lp     *batch.Writer[track.LandingClick]
-	seen   *seenSet
-	recent *recentClicks
-	log    *slog.Logger
-	m      *metrics
+	snap      atomic.Pointer[Snapshot]
+	reloading sync.Mutex
+	db        *store.DB
+	ids       *clickid.Generator
+	enrich    *enrich.Enricher
+	clicks    *batch.Writer[track.Click]
+	lp        *batch.Writer[track.LandingClick]
+	seen      *seenSet
+	recent    *recentClicks
+	log       *slog.Logger
+	m         *metrics
 }
 
 type metrics struct {

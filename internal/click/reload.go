@@ -6,7 +6,10 @@ import (
 )
 
 // Reload rebuilds the snapshot from the store if the configuration changed.
+// Reloads run one at a time, so an older snapshot never replaces a newer one.
 func (h *Handler) Reload(ctx context.Context) error {
+	h.reloading.Lock()
+	defer h.reloading.Unlock()
 	v, err := h.db.ConfigVersion(ctx)
 	if err != nil {
 		return err

@@ -284,7 +284,10 @@ func (db *DB) PutCurrencyRate(ctx context.Context, r *track.CurrencyRate) (creat
 func (db *DB) DeleteCurrencyRate(ctx context.Context, currency string) error {
 	return db.tx(ctx, func(tx *Tx) error {
 		res, err := tx.exec(ctx, "DELETE FROM currency_rates WHERE currency = ?", currency)
-		if err := updated(res, err, "currency rate", 0); err != nil {
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
 			return track.NotFound("currency rate", currency)
 		}
 		return tx.bumpConfig(ctx)
@@ -326,15 +329,14 @@ func (db *DB) SaveSettings(ctx context.Context, s track.Settings) error {
 	})
 }
 
-// putKV writes value under key in a two-column table, on both engines.
+// putKV writes value under key in a (keyCol, value) table, on both engines.
 func (tx *Tx) putKV(ctx context.Context, table, keyCol, key string, value any) error {
-	valueCol := "value"
-	res, err := tx.exec(ctx, "UPDATE "+table+" SET "+valueCol+" = ? WHERE "+keyCol+" = ?", value, key)
+	res, err := tx.exec(ctx, "UPDATE "+table+" SET value = ? WHERE "+keyCol+" = ?", value, key)
 	if err != nil {
 		return fmt.Errorf("store: update %s: %w", table, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		if _, err := tx.exec(ctx, "INSERT INTO "+table+" ("+keyCol+", "+valueCol+") VALUES (?, ?)", key, value); err != nil {
+		if _, err := tx.exec(ctx, "INSERT INTO "+table+" ("+keyCol+", value) VALUES (?, ?)", key, value); err != nil {
 			return fmt.Errorf("store: insert %s: %w", table, err)
 		}
 	}
