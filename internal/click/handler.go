@@ -197,14 +197,14 @@ func (h *Handler) serveCampaign(w http.ResponseWriter, r *http.Request, snap *Sn
 	ck.ClickID = h.ids.New(now).String()
 
 	// Record before answering; in sync mode, wait for the commit.
-	sync := snap.Settings.ClickDurability == "sync"
+	wait := snap.Settings.ClickDurability == "sync"
 	ctx := r.Context()
-	if sync {
+	if wait {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, syncWait)
 		defer cancel()
 	}
-	if err := h.clicks.Add(ctx, *ck, sync); err != nil {
+	if err := h.clicks.Add(ctx, *ck, wait); err != nil {
 		// The visitor still goes on: a lost visitor costs more than a
 		// click record the writer is still retrying.
 		h.m.clicks.WithLabelValues("unconfirmed").Inc()
