@@ -65,9 +65,10 @@ type metrics struct {
 
 // Options configure a Handler.
 type Options struct {
-	// MaxVisitors bounds the uniqueness memory (default 1,000,000 entries,
-	// about 40 MB; a visit takes up to six: cookie and IP+UA for the
-	// campaign, the stream and globally).
+	// MaxVisitors sizes the uniqueness memory: a table of at least that
+	// many 8-byte slots, allocated once (default 4,194,304 slots, 32 MiB).
+	// A visit takes up to six: cookie and IP+UA for the campaign, the
+	// stream and globally.
 	MaxVisitors int
 	// RecentClicks is how many clicks /lp/click finds in memory (default 65536).
 	RecentClicks int
@@ -78,7 +79,7 @@ type Options struct {
 // New returns a click handler over snap; call Close to flush its batches.
 func New(snap *Snapshot, db *store.DB, ids *clickid.Generator, en *enrich.Enricher, log *slog.Logger, o Options) *Handler {
 	if o.MaxVisitors <= 0 {
-		o.MaxVisitors = 1_000_000
+		o.MaxVisitors = 1 << 22
 	}
 	if o.RecentClicks <= 0 {
 		o.RecentClicks = defaultRecentSize

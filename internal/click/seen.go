@@ -3,32 +3,39 @@ package click
 import (
 	"hash/maphash"
 	"sync"
+	"time"
 
 	"github.com/trackd/trackd/internal/track"
 )
 
-// seenSet remembers visitors for the uniqueness windows: hashed identity →
-// the time (Unix seconds) until which a new visit is not unique. It is
-// bounded: a full shard first drops expired entries, then arbitrary ones, so
-// memory stays flat whatever the traffic. Per node: several nodes each keep
-// their own (the cookie still works across nodes).
+// seenSet remembers visitors for the uniqueness windows. It is a fixed
+// table allocated once: each slot packs a 32-bit fingerprint of a hashed
+// identity (scope, kind, visitor) with the minute until which a new visit
+// is not unique. A key lives in one of probeLen slots after its home slot;
+// a new key takes an empty or expired slot there, or else the slot that
+// expires first. So memory is constant (8 bytes a slot, no pointers for
+// the garbage collector to scan) whatever the traffic, and a full table
+// forgets the visitors closest to expiry first. Per node: several nodes
+// each keep their own (the cookie still works across nodes).
 type seenSet struct {
-	seed     maphash.Seed
-	perShard int
-	shards   [64]seenShard
+	seed   maphash.Seed
+	slots  []uint64
+	mask   uint64
+	shards [64]sync.Mutex
 }
 
-type seenShard struct {
-	mu sync.Mutex
-	m  map[uint64]int64
-}
+const probeLen = 8
+
+// seenEpoch is the start of the minutes counted in a slot: 32 bits of
+// minutes reach past the year 10,000.
+var seenEpoch = time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
 
 func newSeenSet(max int) *seenSet {
-	s := &seenSet{seed: maphash.MakeSeed(), perShard: max/64 + 1}
-	for i := range s.shards {
-		s.shards[i].m = make(map[uint64]int64)
+	n := 1024
+	for n < max {
+		n <<= 1
 	}
-	return s
+	return &seenSet{seed: maphash.MakeSeed(), slots: make([]uint64, n), mask: uint64(n - 1)}
 }
 
 // key hashes a scope (a campaign or stream id, 0 for global), a kind of
@@ -49,34 +56,37 @@ func (s *seenSet) key(scope int64, kind byte, ident ...string) uint64 {
 	return h.Sum64()
 }
 
-// visit records a visit at now and reports whether key was unseen (or its
-// window had passed). The window starts again with each visit.
+// visit records a visit at now (Unix seconds) and reports whether key was
+// unseen or its window had passed. The window starts again with each visit.
 func (s *seenSet) visit(key uint64, now, window int64) bool {
-	sh := &s.shards[key%uint64(len(s.shards))]
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	until, ok := sh.m[key]
-	fresh := !ok || until <= now
-	if !ok && len(sh.m) >= s.perShard {
-		sh.evict(now, s.perShard)
+	fp := key >> 32
+	if fp == 0 {
+		fp = 1 // 0 marks an empty slot
 	}
-	sh.m[key] = now + window
-	return fresh
-}
-
-func (sh *seenShard) evict(now int64, max int) {
-	for k, until := range sh.m {
-		if until <= now {
-			delete(sh.m, k)
+	nowMin := uint64(max(now-seenEpoch, 0) / 60)
+	until := uint64(max(now+window-seenEpoch, 0)/60) + 1
+	home := key & s.mask
+	// Probes stay inside one aligned group of probeLen slots, so one lock
+	// per group covers them.
+	group := home &^ (probeLen - 1)
+	mu := &s.shards[(group/probeLen)%uint64(len(s.shards))]
+	mu.Lock()
+	defer mu.Unlock()
+	victim, victimUntil := group, uint64(1<<32)
+	for i := uint64(0); i < probeLen; i++ {
+		idx := group + (home+i)%probeLen
+		slot := s.slots[idx]
+		slotFP, slotUntil := slot>>32, slot&0xffffffff
+		if slotFP == fp {
+			s.slots[idx] = fp<<32 | until
+			return slotUntil <= nowMin
+		}
+		if slotUntil < victimUntil {
+			victim, victimUntil = idx, slotUntil
 		}
 	}
-	// Still full: drop arbitrary entries (map order is random) down to 90%.
-	for k := range sh.m {
-		if len(sh.m) < max*9/10 {
-			break
-		}
-		delete(sh.m, k)
-	}
+	s.slots[victim] = fp<<32 | until
+	return true
 }
 
 // recentClicks keeps the last clicks in memory so that a landing click

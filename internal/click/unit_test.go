@@ -3,6 +3,7 @@ package click
 import (
 	"net/http/httptest"
 	"net/netip"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -103,4 +104,45 @@ func TestEveryClickMacro(t *testing.T) {
 
 func itoa(n int) string {
 	return strings.TrimLeft(string([]byte{byte('0' + n/10), byte('0' + n%10)}), "0")
+}
+
+func TestSeenSet(t *testing.T) {
+	s := newSeenSet(1 << 12)
+	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC).Unix()
+	a, b := s.key(1, 'c', "visitor-a"), s.key(1, 'c', "visitor-b")
+	if s.key(2, 'c', "visitor-a") == a || s.key(1, 's', "visitor-a") == a {
+		t.Fatal("scope or kind does not change the key")
+	}
+	if !s.visit(a, now, 3600) {
+		t.Error("first visit is not unique")
+	}
+	if s.visit(a, now+60, 3600) {
+		t.Error("second visit within the window is unique")
+	}
+	if !s.visit(b, now+60, 3600) {
+		t.Error("another visitor is not unique")
+	}
+	// Each visit restarts the window: 59 minutes after the last visit the
+	// visitor is still known, 2 hours after it is new again.
+	if s.visit(a, now+60+59*60, 3600) {
+		t.Error("visit 59 minutes after the last one is unique")
+	}
+	if !s.visit(a, now+60+59*60+2*3600, 3600) {
+		t.Error("visit after the window is not unique")
+	}
+	// A flood of new visitors never grows the table and leaves it usable.
+	before := len(s.slots)
+	for i := 0; i < 100_000; i++ {
+		s.visit(s.key(1, 'c', strconv.Itoa(i)), now, 3600)
+	}
+	if len(s.slots) != before {
+		t.Errorf("table grew from %d to %d slots", before, len(s.slots))
+	}
+	c := s.key(9, 'c', "fresh")
+	if !s.visit(c, now, 3600) || s.visit(c, now+1, 3600) {
+		t.Error("a full table no longer remembers a new visitor")
+	}
+	if n := testing.AllocsPerRun(100, func() { s.visit(c, now, 3600) }); n != 0 {
+		t.Errorf("visit allocates %v times", n)
+	}
 }
