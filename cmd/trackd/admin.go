@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/trackd/trackd/internal/store"
 	"github.com/trackd/trackd/internal/track"
 )
 
@@ -26,18 +27,14 @@ func apikey(ctx context.Context, args []string, getenv func(string) string, stdo
 	if err := k.Validate(); err != nil {
 		return usageError{err.Error()}
 	}
-	log, _ := newLogger(stderr, "text", "warn")
-	db, err := sf.open(ctx, log)
-	if err != nil {
+	return sf.with(ctx, stderr, "warn", func(db *store.DB) error {
+		if err := db.CreateAPIKey(ctx, &k); err != nil {
+			return err
+		}
+		// Only the key on stdout, so that scripts can capture it.
+		_, err := fmt.Fprintln(stdout, k.Key)
 		return err
-	}
-	defer db.Close()
-	if err := db.CreateAPIKey(ctx, &k); err != nil {
-		return err
-	}
-	// Only the key on stdout, so that scripts can capture it.
-	_, err = fmt.Fprintln(stdout, k.Key)
-	return err
+	})
 }
 
 func user(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -63,21 +60,17 @@ func user(ctx context.Context, args []string, getenv func(string) string, stdout
 	if err := u.Validate(true); err != nil {
 		return usageError{err.Error()}
 	}
-	log, _ := newLogger(stderr, "text", "warn")
-	db, err := sf.open(ctx, log)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	if err := db.CreateUser(ctx, &u); err != nil {
-		return err
-	}
-	if random {
-		fmt.Fprintf(stdout, "Added user %s (%s) with password %s\n", u.Login, u.Role, pw)
-	} else {
-		fmt.Fprintf(stdout, "Added user %s (%s)\n", u.Login, u.Role)
-	}
-	return nil
+	return sf.with(ctx, stderr, "warn", func(db *store.DB) error {
+		if err := db.CreateUser(ctx, &u); err != nil {
+			return err
+		}
+		if random {
+			fmt.Fprintf(stdout, "Added user %s (%s) with password %s\n", u.Login, u.Role, pw)
+		} else {
+			fmt.Fprintf(stdout, "Added user %s (%s)\n", u.Login, u.Role)
+		}
+		return nil
+	})
 }
 
 func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -87,12 +80,8 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 	if err := parse(fs, args, stderr); err != nil {
 		return err
 	}
-	log, _ := newLogger(stderr, "text", "info")
-	db, err := sf.open(ctx, log)
-	if err != nil {
+	return sf.with(ctx, stderr, "info", func(*store.DB) error {
+		_, err := fmt.Fprintln(stdout, "schema is up to date")
 		return err
-	}
-	defer db.Close()
-	fmt.Fprintln(stdout, "schema is up to date")
-	return nil
+	})
 }

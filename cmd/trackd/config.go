@@ -54,6 +54,21 @@ func (f *storeFlags) open(ctx context.Context, log *slog.Logger) (*store.DB, err
 	return db, nil
 }
 
+// with opens and migrates the store, logging at level to stderr, runs fn
+// and closes the store: the life of a one-shot command.
+func (f *storeFlags) with(ctx context.Context, stderr io.Writer, level string, fn func(*store.DB) error) error {
+	log, err := newLogger(stderr, "text", level)
+	if err != nil {
+		return err
+	}
+	db, err := f.open(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return fn(db)
+}
+
 func envOr(getenv func(string) string, key, def string) string {
 	if v := getenv(key); v != "" {
 		return v

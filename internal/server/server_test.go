@@ -27,20 +27,29 @@ func get(t *testing.T, url string) (int, string) {
 	return res.StatusCode, string(b)
 }
 
+// start runs a server over db on loopback until the test ends.
+func start(t *testing.T, db *store.DB) (*server.Server, *httptest.Server) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := db.Init(ctx, "admin", "0123456789"); err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	s, err := server.New(ctx, db, log, server.Config{Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(s.Handler())
+	t.Cleanup(func() {
+		srv.Close()
+		s.Close(ctx)
+	})
+	return s, srv
+}
+
 func TestHealthAndMetrics(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
-		log := slog.New(slog.NewTextHandler(io.Discard, nil))
-		ctx := context.Background()
-		if _, err := db.Init(ctx, "admin", "0123456789"); err != nil {
-			t.Fatal(err)
-		}
-		s, err := server.New(ctx, db, log, server.Config{Version: "test"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv := httptest.NewServer(s.Handler())
-		defer srv.Close()
-		defer s.Close(ctx)
+		_, srv := start(t, db)
 
 		if code, body := get(t, srv.URL+"/healthz"); code != 200 || !strings.Contains(body, `"ok"`) {
 			t.Errorf("healthz = %d %s, want 200 ok", code, body)
@@ -77,11 +86,8 @@ func TestHealthAndMetrics(t *testing.T) {
 // it, finds the click in the log and asks the test click why.
 func TestClickPathThroughTheAPI(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
-		log := slog.New(slog.NewTextHandler(io.Discard, nil))
 		ctx := context.Background()
-		if _, err := db.Init(ctx, "admin", "0123456789"); err != nil {
-			t.Fatal(err)
-		}
+		s, srv := start(t, db)
 		k := track.APIKey{Name: "t", Role: track.RoleViewer}
 		admin := track.APIKey{Name: "a", Role: track.RoleAdmin}
 		for _, key := range []*track.APIKey{&k, &admin} {
@@ -89,13 +95,6 @@ func TestClickPathThroughTheAPI(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		s, err := server.New(ctx, db, log, server.Config{Version: "test"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv := httptest.NewServer(s.Handler())
-		defer srv.Close()
-		defer s.Close(ctx)
 		call := func(method, path, key, body string) (int, map[string]any) {
 			t.Helper()
 			req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
