@@ -111,6 +111,29 @@ func startServe(t *testing.T, env ...string) *started {
 	return s
 }
 
+// storeEnv makes an empty store on engine and the environment that points
+// trackd at it.
+func storeEnv(t *testing.T, engine store.Engine, adminPassword string) (data, dsn string, env []string) {
+	t.Helper()
+	data = t.TempDir()
+	if engine == store.Postgres {
+		dsn = storetest.DSN(t, engine)
+	}
+	return data, dsn, []string{"TRACKD_DATA=" + data, "TRACKD_DB=" + dsn, "TRACKD_ADMIN_PASSWORD=" + adminPassword}
+}
+
+// apikeyCreate runs "trackd apikey create" with env and returns its stdout.
+func apikeyCreate(t *testing.T, env []string) []byte {
+	t.Helper()
+	cmd := exec.Command(binary, "apikey", "create", "--name", "test")
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("apikey create: %v", err)
+	}
+	return out
+}
+
 func get(t *testing.T, url, key string) (int, []byte) {
 	t.Helper()
 	req, _ := http.NewRequest("GET", url, nil)
@@ -133,12 +156,7 @@ func get(t *testing.T, url, key string) (int, []byte) {
 func TestServeAndAPIKeyOnBothEngines(t *testing.T) {
 	for _, engine := range storetest.Engines() {
 		t.Run(string(engine), func(t *testing.T) {
-			data := t.TempDir()
-			dsn := ""
-			if engine == store.Postgres {
-				dsn = storetest.DSN(t, engine)
-			}
-			env := []string{"TRACKD_DATA=" + data, "TRACKD_DB=" + dsn, "TRACKD_ADMIN_PASSWORD="}
+			data, _, env := storeEnv(t, engine, "")
 			s := startServe(t, env...)
 			if engine == store.SQLite {
 				if _, err := os.Stat(filepath.Join(data, "trackd.db")); err != nil {
@@ -149,12 +167,7 @@ func TestServeAndAPIKeyOnBothEngines(t *testing.T) {
 				t.Errorf("healthz = %d %s", code, body)
 			}
 
-			cmd := exec.Command(binary, "apikey", "create", "--name", "ci")
-			cmd.Env = append(os.Environ(), env...)
-			out, err := cmd.Output()
-			if err != nil {
-				t.Fatalf("apikey create: %v", err)
-			}
+			out := apikeyCreate(t, env)
 			lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 			if len(lines) != 1 || !strings.HasPrefix(lines[0], "trk_") {
 				t.Fatalf("apikey create printed %q, want one key line", out)
@@ -250,20 +263,9 @@ func TestCommandLine(t *testing.T) {
 func TestSyncClicksSurviveKill9(t *testing.T) {
 	for _, engine := range storetest.Engines() {
 		t.Run(string(engine), func(t *testing.T) {
-			data := t.TempDir()
-			dsn := ""
-			if engine == store.Postgres {
-				dsn = storetest.DSN(t, engine)
-			}
-			env := []string{"TRACKD_DATA=" + data, "TRACKD_DB=" + dsn, "TRACKD_ADMIN_PASSWORD=kill-test-password"}
+			data, dsn, env := storeEnv(t, engine, "kill-test-password")
 			s := startServe(t, env...)
-			cmd := exec.Command(binary, "apikey", "create", "--name", "k")
-			cmd.Env = append(os.Environ(), env...)
-			out, err := cmd.Output()
-			if err != nil {
-				t.Fatal(err)
-			}
-			key := strings.TrimSpace(string(out))
+			key := strings.TrimSpace(string(apikeyCreate(t, env)))
 			post := func(method, path, body string) {
 				req, _ := http.NewRequest(method, "http://"+s.addr+"/api/v1"+path, strings.NewReader(body))
 				req.Header.Set("Authorization", "Bearer "+key)
@@ -320,8 +322,8 @@ func TestSyncClicksSurviveKill9(t *testing.T) {
 				time.Sleep(10 * time.Millisecond)
 			}
 			s.cmd.Process.Kill()
-			err = <-s.done
-			s.done <- err
+			exit := <-s.done
+			s.done <- exit
 			stop.Store(true)
 			wg.Wait()
 
