@@ -151,3 +151,60 @@ func BenchmarkAddAsync(b *testing.B) {
 	})
 	w.Close(context.Background())
 }
+
+func TestLinger(t *testing.T) {
+	writes := make(chan []int, 10)
+	w := New(func(_ context.Context, xs []int) error {
+		writes <- append([]int(nil), xs...)
+		return nil
+	}, Options{Linger: time.Hour})
+	for i := 1; i <= 3; i++ {
+		if err := w.Add(context.Background(), i, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case xs := <-writes:
+		t.Fatalf("records nobody waits for were written at once (%v) despite an hour of linger", xs)
+	case <-time.After(20 * time.Millisecond):
+	}
+	// A record someone waits for ends the lingering and takes the others along.
+	if err := w.Add(context.Background(), 4, true); err != nil {
+		t.Fatal(err)
+	}
+	if xs := <-writes; len(xs) != 4 {
+		t.Fatalf("the waited batch held %v, want the 3 lingering records and the waited one", xs)
+	}
+	// Close writes what lingers.
+	if err := w.Add(context.Background(), 5, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if xs := <-writes; len(xs) != 1 || xs[0] != 5 {
+		t.Fatalf("Close wrote %v, want [5]", xs)
+	}
+}
+
+func TestLingerEnds(t *testing.T) {
+	writes := make(chan []int, 10)
+	w := New(func(_ context.Context, xs []int) error {
+		writes <- append([]int(nil), xs...)
+		return nil
+	}, Options{Linger: 5 * time.Millisecond})
+	defer w.Close(context.Background())
+	start := time.Now()
+	for i := 1; i <= 3; i++ {
+		if err := w.Add(context.Background(), i, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []int
+	for len(got) < 3 {
+		got = append(got, <-writes...) // the test times out if they never come
+	}
+	if d := time.Since(start); d < 5*time.Millisecond {
+		t.Errorf("records written after %v, before the linger of 5ms", d)
+	}
+}

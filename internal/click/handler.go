@@ -102,15 +102,23 @@ func New(snap *Snapshot, db *store.DB, ids *clickid.Generator, en *enrich.Enrich
 	h.snap.Store(snap)
 	h.clicks = batch.New(db.InsertClicks, batch.Options{
 		MaxBatch: 2000,
+		Linger:   clickLinger,
 		OnError:  func(err error, n int) { log.Error("write clicks; retrying", "clicks", n, "err", err) },
 		OnBatch:  func(n int, _ time.Duration) { h.m.batchSize.WithLabelValues("click").Observe(float64(n)) },
 	})
 	h.lp = batch.New(db.InsertLandingClicks, batch.Options{
+		Linger:  clickLinger,
 		OnError: func(err error, n int) { log.Error("write landing clicks; retrying", "clicks", n, "err", err) },
 		OnBatch: func(n int, _ time.Duration) { h.m.batchSize.WithLabelValues("landing_click").Observe(float64(n)) },
 	})
 	return h
 }
+
+// clickLinger is how long async clicks wait for others to share their
+// commit. Under load a commit per 100 ms of clicks costs the store a
+// fraction of a commit per free moment of the writer; a sync click ends the
+// wait of its batch at once.
+const clickLinger = 100 * time.Millisecond
 
 // SetSnapshot replaces the configuration the handler reads.
 func (h *Handler) SetSnapshot(s *Snapshot) { h.snap.Store(s) }

@@ -37,9 +37,6 @@ func clickValues(c *track.Click, dst []any, buf []byte) ([]any, []byte) {
 		c.UniqueCampaign, c.UniqueStream, c.UniqueGlobal, string(buf)), buf
 }
 
-var insertClickSQL = "INSERT INTO clicks (" + strings.Join(clickColumns, ", ") + ") VALUES (" +
-	strings.TrimSuffix(strings.Repeat("?, ", len(clickColumns)), ", ") + ")"
-
 // InsertClicks writes a batch of clicks in one transaction: all or none.
 // On PostgreSQL it uses COPY.
 func (db *DB) InsertClicks(ctx context.Context, clicks []track.Click) error {
@@ -58,22 +55,44 @@ func (db *DB) InsertClicks(ctx context.Context, clicks []track.Click) error {
 		}
 		return nil
 	}
+	full, err := db.prepared(ctx, insertClicksSQL(clicksPerInsert))
+	if err != nil {
+		return fmt.Errorf("store: prepare click insert: %w", err)
+	}
+	one, err := db.prepared(ctx, insertClicksSQL(1))
+	if err != nil {
+		return fmt.Errorf("store: prepare click insert: %w", err)
+	}
 	return db.tx(ctx, func(tx *Tx) error {
-		stmt, err := tx.tx.PrepareContext(ctx, insertClickSQL)
-		if err != nil {
-			return fmt.Errorf("store: prepare click insert: %w", err)
-		}
-		defer stmt.Close()
-		args := make([]any, 0, len(clickColumns))
+		full, one := tx.stmt(ctx, full), tx.stmt(ctx, one)
+		args := make([]any, 0, len(clickColumns)*clicksPerInsert)
 		var buf []byte
-		for i := range clicks {
-			args, buf = clickValues(&clicks[i], args[:0], buf)
-			if _, err := stmt.ExecContext(ctx, args...); err != nil {
-				return fmt.Errorf("store: insert click %s: %w", clicks[i].ClickID, err)
+		for len(clicks) > 0 {
+			n, stmt := 1, one
+			if len(clicks) >= clicksPerInsert {
+				n, stmt = clicksPerInsert, full
 			}
+			args = args[:0]
+			for i := range clicks[:n] {
+				args, buf = clickValues(&clicks[i], args, buf)
+			}
+			if _, err := stmt.ExecContext(ctx, args...); err != nil {
+				return fmt.Errorf("store: insert %d clicks from %s: %w", n, clicks[0].ClickID, err)
+			}
+			clicks = clicks[n:]
 		}
 		return nil
 	})
+}
+
+// clicksPerInsert is how many rows one INSERT statement writes: fewer
+// statements, fewer round trips through database/sql and the driver.
+const clicksPerInsert = 32
+
+func insertClicksSQL(n int) string {
+	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(clickColumns)), ", ") + ")"
+	return "INSERT INTO clicks (" + strings.Join(clickColumns, ", ") + ") VALUES " +
+		strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
 }
 
 // InsertLandingClicks writes a batch of landing clicks in one transaction.

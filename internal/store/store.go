@@ -37,6 +37,7 @@ type DB struct {
 
 	pool    *pgxpool.Pool // PostgreSQL only
 	rebound sync.Map      // query with ? → query with $n (PostgreSQL only)
+	stmts   sync.Map      // query → *sql.Stmt prepared on write, for hot writes
 }
 
 // Open opens the store named by dsn. An empty dsn or a "sqlite:" path opens
@@ -78,6 +79,7 @@ func (db *DB) Engine() Engine { return db.engine }
 
 // Close closes both pools.
 func (db *DB) Close() error {
+	db.stmts.Range(func(_, v any) bool { v.(*sql.Stmt).Close(); return true })
 	err := db.write.Close()
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
@@ -144,6 +146,30 @@ type Tx struct {
 	db *DB
 	tx *sql.Tx
 }
+
+// prepared returns query prepared on the write pool, once: the hot write
+// paths run a handful of statements thousands of times a second, and
+// parsing them each time shows in profiles. Call it outside a transaction
+// (the SQLite write pool has one connection) and bind the statement to the
+// transaction with Tx.stmt.
+func (db *DB) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
+	query = db.q(query)
+	if v, ok := db.stmts.Load(query); ok {
+		return v.(*sql.Stmt), nil
+	}
+	s, err := db.write.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if v, loaded := db.stmts.LoadOrStore(query, s); loaded {
+		s.Close()
+		return v.(*sql.Stmt), nil
+	}
+	return s, nil
+}
+
+// stmt binds a statement from DB.prepared to tx.
+func (tx *Tx) stmt(ctx context.Context, s *sql.Stmt) *sql.Stmt { return tx.tx.StmtContext(ctx, s) }
 
 func (tx *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	return tx.tx.ExecContext(ctx, tx.db.q(query), args...)

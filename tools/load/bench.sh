@@ -13,8 +13,8 @@ secs=${1:-10}
 conns=${2:-64}
 . tools/load/setup.sh
 go build -o "$bin/bare302" ./tools/bare302
-go build -o "$bin/load" ./tools/load
 "$bin/bare302" -addr 127.0.0.1:18090 &
+for _ in $(seq 1 50); do curl -s -o /dev/null http://127.0.0.1:18090/camp && break; sleep 0.1; done
 
 # Saturation with wrk (apt-get install wrk): it costs the server less CPU
 # than a Go client would, so the bare server shows the machine's limit.
@@ -42,6 +42,14 @@ echo "sync:  $(rps sync) req/s, ratio $(awk "BEGIN {printf \"%.2f\", $(rps sync)
 half=$(( $(rps async | cut -d. -f1) / 2 ))
 api -X PATCH $base/settings -d '{"click_durability":"async"}' >/dev/null
 sleep 1.5
-echo "== async at half saturation: $half req/s"
-"$bin/load" -url http://127.0.0.1:18080/camp -c 256 -d "${secs}s" -rate "$half"
+# Latency below saturation with the same light client: wrk pacing each of
+# 128 connections (clicks.lua, RATE and CONNS), then the bare server at the
+# same rate, which shows what the client and the machine add.
+paced() { # name url
+  echo "== $1 at half the async saturation rate: $half req/s"
+  RATE=$half CONNS=128 wrk -t2 -c128 -d"${secs}s" --latency -s tools/load/clicks.lua "$2" |
+    grep -E "Requests/sec|  (50|90|99)%"
+}
+paced trackd-async http://127.0.0.1:18080/camp
+paced bare http://127.0.0.1:18090/camp
 echo "rss of trackd: $(ps -o rss= -p "$trackd_pid") KiB"
