@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/trackd/trackd/internal/click"
+	"github.com/trackd/trackd/internal/postback"
 	"github.com/trackd/trackd/internal/preset"
 	"github.com/trackd/trackd/internal/store"
 	"github.com/trackd/trackd/internal/track"
@@ -32,6 +33,9 @@ type API struct {
 	OnConfigChange func(ctx context.Context)
 	// Simulator serves the test click; nil when no click path runs here.
 	Simulator Simulator
+	// Postbacks serves the conversion edits, imports, replays and test
+	// postbacks; nil when no postback path runs here.
+	Postbacks Postbacks
 }
 
 // New returns the API over db; version appears in the OpenAPI document.
@@ -114,6 +118,27 @@ func (a *API) Routes() []Route {
 		Route{Method: "POST", Path: "/clicks/test", Role: viewer, Handler: a.testClick,
 			Summary: "Simulate a click: which streams and filters pass, and where the visitor goes; records nothing",
 			In:      click.TestClick{}, Out: click.TestResult{}},
+
+		Route{Method: "GET", Path: "/conversions", Role: viewer, Handler: a.listConversions,
+			Summary: "Conversion log, newest first; filters click_id, campaign_id, offer_id, status, from, to (conversion time, RFC 3339), before (paging), limit",
+			Out:     page[track.Conversion]{}},
+		Route{Method: "GET", Path: "/conversions/{id}", Role: viewer, Handler: a.getConversion,
+			Summary: "One conversion", Out: track.Conversion{}},
+		Route{Method: "PATCH", Path: "/conversions/{id}", Role: admin, Handler: a.editConversion,
+			Summary: "Change a conversion's status (any change; logged as an EDIT postback)", In: statusEdit{}, Out: postback.Result{}},
+		Route{Method: "POST", Path: "/conversions/import", Role: admin, Handler: a.importConversions,
+			Summary: "Record conversions from text/csv lines clickid,payout,tid,status; the outcome of each line",
+			Out:     items[postback.ImportLine]{}},
+		Route{Method: "GET", Path: "/postbacks", Role: viewer, Handler: a.listPostbacks,
+			Summary: "Incoming postback log, accepted or not, with the reason; filters click_id, outcome, from, to, before, limit",
+			Out:     page[track.PostbackLogEntry]{}},
+		Route{Method: "GET", Path: "/postbacks/{id}", Role: viewer, Handler: a.getPostback,
+			Summary: "One incoming postback", Out: track.PostbackLogEntry{}},
+		Route{Method: "POST", Path: "/postbacks/{id}/replay", Role: admin, Handler: a.replayPostback,
+			Summary: "Process a logged postback again (after fixing a status mapping or a rate)", Out: postback.Result{}},
+		Route{Method: "POST", Path: "/postbacks/test", Role: admin, Handler: a.testPostback,
+			Summary: "Send a postback for a click through the real path (recorded and logged as TEST)",
+			In:      postback.TestPostback{}, Out: postback.Result{}},
 	)
 	for i := range rs {
 		if rs[i].Status == 0 {

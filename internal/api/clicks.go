@@ -2,8 +2,6 @@ package api
 
 import (
 	"net/http"
-	"strconv"
-	"time"
 
 	"github.com/trackd/trackd/internal/click"
 	"github.com/trackd/trackd/internal/store"
@@ -23,34 +21,12 @@ type clickLog struct {
 }
 
 func (a *API) listClicks(w http.ResponseWriter, r *http.Request) error {
-	q := r.URL.Query()
-	var cq store.ClickQuery
-	var err error
-	if s := q.Get("campaign_id"); s != "" {
-		if cq.CampaignID, err = strconv.ParseInt(s, 10, 64); err != nil || cq.CampaignID <= 0 {
-			return badRequest("campaign_id", "campaign_id %q is not a positive integer", s)
-		}
-	}
-	cq.ExternalID = q.Get("external_id")
-	for _, p := range []struct {
-		name string
-		dst  *time.Time
-	}{{"from", &cq.From}, {"to", &cq.To}} {
-		if s := q.Get(p.name); s != "" {
-			if *p.dst, err = time.Parse(time.RFC3339, s); err != nil {
-				return badRequest(p.name, "%s %q is not an RFC 3339 time such as 2026-11-28T00:00:00Z", p.name, s)
-			}
-		}
-	}
-	if !cq.From.IsZero() && !cq.To.IsZero() && !cq.From.Before(cq.To) {
-		return badRequest("from", "from must be before to")
-	}
-	cq.Before = q.Get("before")
-	cq.Limit = 100
-	if s := q.Get("limit"); s != "" {
-		if cq.Limit, err = strconv.Atoi(s); err != nil || cq.Limit < 1 || cq.Limit > 1000 {
-			return badRequest("limit", "limit %q: want 1 to 1000", s)
-		}
+	p := newListParams(r)
+	cq := store.ClickQuery{CampaignID: p.id("campaign_id"), ExternalID: p.get("external_id"), Before: p.get("before"),
+		Limit: p.limit()}
+	cq.From, cq.To = p.span()
+	if p.err != nil {
+		return p.err
 	}
 	clicks, err := a.db.Clicks(r.Context(), cq)
 	if err != nil {

@@ -78,7 +78,9 @@ func TestOpenAPIMatchesTheRoutes(t *testing.T) {
 	sort.Strings(keys)
 	for _, k := range keys {
 		method, path, _ := strings.Cut(k, " ")
-		if method == "DELETE" || method == "POST" && strings.HasSuffix(path, "postback-key") {
+		first := strings.Split(strings.TrimPrefix(path, "/"), "/")[0]
+		noObject := strings.Contains(path, "{id}") && ids[first] == "" // conversions, postbacks: their own tests
+		if method == "DELETE" || method == "POST" && strings.HasSuffix(path, "postback-key") || noObject {
 			// Served-ness of these is checked with a missing id below.
 			path = strings.NewReplacer("{id}", "987654", "{currency}", "XYZ", "{click_id}", "x").Replace(path)
 			res := e.call(method, path, "admin", nil)
@@ -87,7 +89,6 @@ func TestOpenAPIMatchesTheRoutes(t *testing.T) {
 			}
 			continue
 		}
-		first := strings.Split(strings.TrimPrefix(path, "/"), "/")[0]
 		p := strings.NewReplacer("{id}", ids[first], "{currency}", "EUR", "{click_id}", sample.ClickID).Replace(path)
 		var body []byte
 		if method != "GET" {

@@ -37,6 +37,7 @@ type Writer[T any] struct {
 
 	mu      sync.Mutex
 	cur     *pending[T]
+	sealed  *pending[T]      // the newest batch closed to new records
 	spare   []T              // a batch slice to reuse
 	queue   chan *pending[T] // full batches waiting for the writer
 	kick    chan struct{}    // cur became non-empty
@@ -131,6 +132,7 @@ func (w *Writer[T]) Add(ctx context.Context, v T, wait bool) error {
 	if len(p.items) >= w.maxBatch {
 		full = p
 		w.cur = w.newPending()
+		w.sealed = p
 	}
 	first := len(p.items) == 1
 	if first && w.linger > 0 {
@@ -187,6 +189,7 @@ func (w *Writer[T]) take() *pending[T] {
 			if w.cur.wait || w.closed || w.linger == 0 || left <= 0 {
 				p := w.cur
 				w.cur = w.newPending()
+				w.sealed = p
 				w.mu.Unlock()
 				return p
 			}
@@ -225,6 +228,36 @@ func (w *Writer[T]) run() {
 			return
 		}
 		w.flush(p)
+	}
+}
+
+// Flush returns when every record added before it is committed (or its
+// commit failed), or when ctx ends. It ends the lingering of the records
+// waiting.
+func (w *Writer[T]) Flush(ctx context.Context) error {
+	w.mu.Lock()
+	p := w.cur
+	if len(p.items) == 0 {
+		// Batches are written in the order they were sealed: waiting
+		// for the newest waits for all.
+		p = w.sealed
+		if p == nil {
+			w.mu.Unlock()
+			return nil
+		}
+	} else if !p.wait {
+		p.wait = true
+		select {
+		case w.kick <- struct{}{}:
+		default:
+		}
+	}
+	w.mu.Unlock()
+	select {
+	case <-p.done:
+		return p.err
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 

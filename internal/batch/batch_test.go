@@ -208,3 +208,57 @@ func TestLingerEnds(t *testing.T) {
 		t.Errorf("records written after %v, before the linger of 5ms", d)
 	}
 }
+
+func TestFlush(t *testing.T) {
+	var committed atomic.Int64
+	w := New(func(_ context.Context, xs []int) error {
+		committed.Add(int64(len(xs)))
+		return nil
+	}, Options{Linger: time.Hour})
+	defer w.Close(context.Background())
+	if err := w.Flush(context.Background()); err != nil {
+		t.Fatalf("Flush of an empty writer = %v", err)
+	}
+	for i := 0; i < 5; i++ {
+		if err := w.Add(context.Background(), i, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := committed.Load(); got != 5 {
+		t.Fatalf("after Flush %d records committed, want 5", got)
+	}
+	if err := w.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Flush waits for a batch the writer has taken but not yet committed.
+func TestFlushWaitsForTheBatchInFlight(t *testing.T) {
+	started, release := make(chan struct{}), make(chan struct{})
+	var committed atomic.Int64
+	w := New(func(_ context.Context, xs []int) error {
+		close(started)
+		<-release
+		committed.Add(int64(len(xs)))
+		return nil
+	}, Options{})
+	defer w.Close(context.Background())
+	if err := w.Add(context.Background(), 1, false); err != nil {
+		t.Fatal(err)
+	}
+	<-started // the writer holds the batch; cur is empty
+	flushed := make(chan error)
+	go func() { flushed <- w.Flush(context.Background()) }()
+	select {
+	case <-flushed:
+		t.Fatal("Flush returned while the batch was being written")
+	case <-time.After(20 * time.Millisecond):
+	}
+	close(release)
+	if err := <-flushed; err != nil || committed.Load() != 1 {
+		t.Fatalf("Flush = %v with %d committed", err, committed.Load())
+	}
+}

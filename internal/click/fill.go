@@ -108,7 +108,7 @@ func (h *Handler) cost(ck *track.Click, snap *Snapshot, c *campaign, param, curr
 	if amount == 0 {
 		return
 	}
-	rate, ok := snap.rate(cur)
+	rate, ok := snap.Rate(cur)
 	if !ok {
 		h.m.dropped.WithLabelValues("unknown_currency").Inc()
 		return

@@ -27,7 +27,7 @@ import (
 // Cookies the click path sets.
 const (
 	cookieVisitor = "trk_vid" // a random visitor id, for uniqueness
-	cookieClick   = "trk_cid" // the last click id, for /lp/click and the pixel
+	CookieClick   = "trk_cid" // the last click id, for /lp/click and the pixel
 	cookieBinding = "trk_b"   // trk_b<campaign id> = stream.landing.offer
 )
 
@@ -168,7 +168,7 @@ func (h *Handler) serveCampaign(w http.ResponseWriter, r *http.Request, snap *Sn
 	if c.source != nil {
 		ck.TrafficSourceID = c.source.ID
 	}
-	ip := clientIP(r, snap.trusted)
+	ip := ClientIP(r, snap.trusted)
 	h.fill(ck, r, ip, snap, c)
 	v := &visit{c: ck, ip: ip, query: r.URL.RawQuery, now: now}
 
@@ -226,7 +226,7 @@ func (h *Handler) serveCampaign(w http.ResponseWriter, r *http.Request, snap *Sn
 		h.recent.add(ck)
 	}
 
-	http.SetCookie(w, &http.Cookie{Name: cookieClick, Value: ck.ClickID, Path: "/", MaxAge: 30 * 86400,
+	http.SetCookie(w, &http.Cookie{Name: CookieClick, Value: ck.ClickID, Path: "/", MaxAge: 30 * 86400,
 		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil})
 	if c.VisitorBinding {
 		http.SetCookie(w, &http.Cookie{Name: cookieBinding + strconv.FormatInt(c.ID, 10),
@@ -429,10 +429,10 @@ func visitorID(r *http.Request) string {
 	return ck.Value
 }
 
-// clientIP is the visitor's address: the peer, or, when the peer is a
+// ClientIP is the visitor's address: the peer, or, when the peer is a
 // trusted proxy, the last untrusted address in X-Forwarded-For, or
 // X-Real-IP.
-func clientIP(r *http.Request, trusted []netip.Prefix) netip.Addr {
+func ClientIP(r *http.Request, trusted []netip.Prefix) netip.Addr {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		host = r.RemoteAddr
@@ -481,3 +481,7 @@ func isTrusted(a netip.Addr, trusted []netip.Prefix) bool {
 	}
 	return false
 }
+
+// Flush returns once every click recorded before it is in the store: the
+// postback path calls it when a conversion names a click it cannot find.
+func (h *Handler) Flush(ctx context.Context) error { return h.clicks.Flush(ctx) }

@@ -19,7 +19,7 @@ func (h *Handler) ServeLandingClick(w http.ResponseWriter, r *http.Request) {
 		id, _ = queryValue(q, "subid")
 	}
 	if id == "" {
-		if ck, err := r.Cookie(cookieClick); err == nil {
+		if ck, err := r.Cookie(CookieClick); err == nil {
 			id = ck.Value
 		}
 	}

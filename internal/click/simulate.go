@@ -105,7 +105,7 @@ func (h *Handler) simulateOne(r *http.Request, snap *Snapshot, c *campaign) (Tes
 	if c.source != nil {
 		ck.TrafficSourceID = c.source.ID
 	}
-	ip := clientIP(r, nil)
+	ip := ClientIP(r, nil)
 	h.fill(ck, r, ip, snap, c)
 	v := &visit{c: ck, ip: ip, query: r.URL.RawQuery, now: now}
 	res := TestResult{Campaign: c.ID}

@@ -28,6 +28,14 @@ type Snapshot struct {
 	landings  map[int64]*landing
 	rates     map[string]track.Rate
 	trusted   []netip.Prefix
+	networks  map[int64]*Network
+	netKeys   map[string]*Network // a network's own postback key → network
+}
+
+// Network is an affiliate network compiled for the postback path.
+type Network struct {
+	track.AffiliateNetwork
+	Allow []netip.Prefix // IPAllowlist parsed
 }
 
 type campaign struct {
@@ -139,6 +147,9 @@ func Load(ctx context.Context, db *store.DB) (*Snapshot, error) {
 	if cfg.Rates, err = db.CurrencyRates(ctx); err != nil {
 		return nil, err
 	}
+	if cfg.Networks, err = db.AffiliateNetworks(ctx); err != nil {
+		return nil, err
+	}
 	return Build(cfg)
 }
 
@@ -151,6 +162,7 @@ type Config struct {
 	Landings  []track.Landing
 	Sources   []track.TrafficSource
 	Rates     []track.CurrencyRate
+	Networks  []track.AffiliateNetwork
 }
 
 // Build compiles cfg: templates parsed, filters compiled, weights summed.
@@ -165,6 +177,22 @@ func Build(cfg Config) (*Snapshot, error) {
 		offers:    make(map[int64]*offer, len(cfg.Offers)),
 		landings:  make(map[int64]*landing, len(cfg.Landings)),
 		rates:     map[string]track.Rate{},
+		networks:  make(map[int64]*Network, len(cfg.Networks)),
+		netKeys:   map[string]*Network{},
+	}
+	for _, n := range cfg.Networks {
+		pn := &Network{AffiliateNetwork: n}
+		for _, a := range n.IPAllowlist {
+			pr, err := track.ParsePrefix(a)
+			if err != nil {
+				return nil, fmt.Errorf("click: network %d allow-list %q: %w", n.ID, a, err)
+			}
+			pn.Allow = append(pn.Allow, pr)
+		}
+		s.networks[n.ID] = pn
+		if n.PostbackKey != "" {
+			s.netKeys[n.PostbackKey] = pn
+		}
 	}
 	for _, p := range cfg.Settings.TrustedProxies {
 		pr, err := track.ParsePrefix(p)
@@ -259,11 +287,36 @@ func (s *Snapshot) buildStream(c *campaign, st track.Stream) (*stream, error) {
 	return ps, nil
 }
 
-// rate returns the value of one unit of currency in the account currency.
-func (s *Snapshot) rate(currency string) (track.Rate, bool) {
+// Rate returns the value of one unit of currency in the account currency
+// (1 for the account currency itself or "").
+func (s *Snapshot) Rate(currency string) (track.Rate, bool) {
 	if currency == "" || currency == s.Settings.AccountCurrency {
 		return track.RateScale, true
 	}
 	r, ok := s.rates[currency]
 	return r, ok
 }
+
+// Offer returns an offer by id (paused ones too), or nil.
+func (s *Snapshot) Offer(id int64) *track.Offer {
+	if o := s.offers[id]; o != nil {
+		return &o.Offer
+	}
+	return nil
+}
+
+// Network returns an affiliate network by id, or nil.
+func (s *Snapshot) Network(id int64) *Network { return s.networks[id] }
+
+// NetworkByKey returns the network whose own postback key is key, or nil.
+func (s *Snapshot) NetworkByKey(key string) *Network { return s.netKeys[key] }
+
+// Networks calls fn for every network.
+func (s *Snapshot) Networks(fn func(*Network)) {
+	for _, n := range s.networks {
+		fn(n)
+	}
+}
+
+// TrustedProxies are the proxies whose forwarding headers count.
+func (s *Snapshot) TrustedProxies() []netip.Prefix { return s.trusted }

@@ -36,8 +36,8 @@ func TestClientIP(t *testing.T) {
 		if tc.real != "" {
 			r.Header.Set("X-Real-IP", tc.real)
 		}
-		if got := clientIP(r, trusted).String(); got != tc.want {
-			t.Errorf("clientIP(%s, XFF %q, X-Real-IP %q) = %s, want %s", tc.remote, tc.xff, tc.real, got, tc.want)
+		if got := ClientIP(r, trusted).String(); got != tc.want {
+			t.Errorf("ClientIP(%s, XFF %q, X-Real-IP %q) = %s, want %s", tc.remote, tc.xff, tc.real, got, tc.want)
 		}
 	}
 }

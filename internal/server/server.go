@@ -17,6 +17,7 @@ import (
 	"github.com/trackd/trackd/internal/click"
 	"github.com/trackd/trackd/internal/clickid"
 	"github.com/trackd/trackd/internal/enrich"
+	"github.com/trackd/trackd/internal/postback"
 	"github.com/trackd/trackd/internal/store"
 )
 
@@ -26,6 +27,7 @@ type Server struct {
 	log     *slog.Logger
 	metrics *metrics
 	clicks  *click.Handler
+	pb      *postback.Service
 	enrich  *enrich.Enricher
 	handler http.Handler
 }
@@ -69,11 +71,18 @@ func New(ctx context.Context, db *store.DB, log *slog.Logger, cfg Config) (*Serv
 		}
 	}
 	a.Simulator = s.clicks
+	s.pb = postback.New(db, s.clicks.Snapshot, ids, s.clicks, log)
+	a.Postbacks = s.pb
 	mux := http.NewServeMux()
 	mux.Handle(api.Prefix+"/", a.Handler())
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.Handle("GET /metrics", s.metricsHandler())
 	mux.HandleFunc("GET /lp/click", s.clicks.ServeLandingClick)
+	for _, p := range []string{"GET /postback", "POST /postback", "GET /{key}/postback", "POST /{key}/postback"} {
+		mux.Handle(p, s.pb)
+	}
+	mux.HandleFunc("GET /pixel.gif", s.pb.ServePixel)
+	mux.HandleFunc("GET /pixel.js", s.pb.ServePixelJS)
 	mux.Handle("GET /{alias}", s.clicks)
 	mux.HandleFunc("/", s.notFound)
 	s.handler = s.metrics.instrument(securityHeaders(mux))
@@ -91,11 +100,16 @@ func (s *Server) metricsHandler() http.Handler {
 // Close writes the buffered clicks and releases what New opened. The
 // caller closes the store after it.
 func (s *Server) Close(ctx context.Context) error {
-	return errors.Join(s.clicks.Close(ctx), s.enrich.Close())
+	// Clicks first: a postback waiting for its click finds it flushed.
+	return errors.Join(s.clicks.Close(ctx), s.pb.Close(ctx), s.enrich.Close())
 }
 
 // Handler returns the server's root handler.
 func (s *Server) Handler() http.Handler { return s.handler }
+
+// RetryPendingPostbacks processes pending postbacks again now (Serve does
+// it every few seconds).
+func (s *Server) RetryPendingPostbacks(ctx context.Context) { s.pb.RetryPendingOnce(ctx) }
 
 func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -143,6 +157,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
 	go s.clicks.Watch(watchCtx, time.Second)
+	go s.pb.RetryPending(watchCtx, 5*time.Second)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

@@ -160,7 +160,7 @@ func (db *DB) DeleteTrafficSource(ctx context.Context, id int64) error {
 
 // --- affiliate networks ---
 
-const networkColumns = "id, name, preset, clickid_param, postback_params, postback_macros, statuses, duplicate_policy, postback_key, ip_allowlist, notes, created_at, updated_at"
+const networkColumns = "id, name, preset, clickid_param, postback_params, postback_macros, statuses, duplicate_policy, postback_key, ip_allowlist, signing_secret, allow_pixel, notes, created_at, updated_at"
 
 func scanNetwork(r scanner) (track.AffiliateNetwork, error) {
 	var (
@@ -169,7 +169,7 @@ func scanNetwork(r scanner) (track.AffiliateNetwork, error) {
 		created, updated                    int64
 	)
 	err := r.Scan(&n.ID, &n.Name, &n.Preset, &n.ClickIDParam, &params, &macros, &statuses, &n.DuplicatePolicy,
-		&n.PostbackKey, &allowlist, &n.Notes, &created, &updated)
+		&n.PostbackKey, &allowlist, &n.SigningSecret, &n.AllowPixel, &n.Notes, &created, &updated)
 	if err != nil {
 		return n, err
 	}
@@ -202,7 +202,7 @@ func (db *DB) AffiliateNetwork(ctx context.Context, id int64) (track.AffiliateNe
 
 func networkArgs(n *track.AffiliateNetwork) []any {
 	return []any{n.Name, n.Preset, n.ClickIDParam, jsonText(n.PostbackParams), jsonText(n.PostbackMacros),
-		jsonText(n.Statuses), n.DuplicatePolicy, n.PostbackKey, jsonText(n.IPAllowlist), n.Notes}
+		jsonText(n.Statuses), n.DuplicatePolicy, n.PostbackKey, jsonText(n.IPAllowlist), n.SigningSecret, n.AllowPixel, n.Notes}
 }
 
 // CreateAffiliateNetwork inserts n and sets its id and times.
@@ -210,8 +210,8 @@ func (db *DB) CreateAffiliateNetwork(ctx context.Context, n *track.AffiliateNetw
 	n.CreatedAt, n.UpdatedAt = now(), now()
 	return db.tx(ctx, func(tx *Tx) error {
 		id, err := tx.insert(ctx, `INSERT INTO affiliate_networks (name, preset, clickid_param, postback_params, postback_macros,
-			statuses, duplicate_policy, postback_key, ip_allowlist, notes, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, append(networkArgs(n), toDB(n.CreatedAt), toDB(n.UpdatedAt))...)
+			statuses, duplicate_policy, postback_key, ip_allowlist, signing_secret, allow_pixel, notes, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, append(networkArgs(n), toDB(n.CreatedAt), toDB(n.UpdatedAt))...)
 		if err != nil {
 			return fmt.Errorf("store: insert affiliate network: %w", err)
 		}
@@ -225,7 +225,8 @@ func (db *DB) UpdateAffiliateNetwork(ctx context.Context, n *track.AffiliateNetw
 	n.UpdatedAt = now()
 	return db.tx(ctx, func(tx *Tx) error {
 		res, err := tx.exec(ctx, `UPDATE affiliate_networks SET name = ?, preset = ?, clickid_param = ?, postback_params = ?,
-			postback_macros = ?, statuses = ?, duplicate_policy = ?, postback_key = ?, ip_allowlist = ?, notes = ?, updated_at = ?
+			postback_macros = ?, statuses = ?, duplicate_policy = ?, postback_key = ?, ip_allowlist = ?,
+			signing_secret = ?, allow_pixel = ?, notes = ?, updated_at = ?
 			WHERE id = ?`, append(networkArgs(n), toDB(n.UpdatedAt), n.ID)...)
 		if err := updated(res, err, "affiliate network", n.ID); err != nil {
 			return err

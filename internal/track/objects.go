@@ -182,7 +182,14 @@ type AffiliateNetwork struct {
 	// IPAllowlist, when not empty, limits postbacks to these addresses or
 	// CIDR ranges (IPv4 and IPv6).
 	IPAllowlist []string `json:"ip_allowlist"`
-	Notes       string   `json:"notes"`
+	// SigningSecret, when set, makes the network sign its postbacks with
+	// HMAC-SHA256 (see docs/postbacks.md); unsigned ones are then refused.
+	SigningSecret string `json:"signing_secret"`
+	// AllowPixel accepts browser pixel conversions (/pixel.gif) for the
+	// network's offers. A pixel carries no secret: anyone who has a click
+	// id can fire it, so it is off unless the network cannot send S2S.
+	AllowPixel bool   `json:"allow_pixel"`
+	Notes      string `json:"notes"`
 	// PostbackURL is derived, never stored: the URL to paste into the
 	// network, with its macros in place.
 	PostbackURL string    `json:"postback_url,omitempty" api:"readonly"`
@@ -251,6 +258,9 @@ func (n *AffiliateNetwork) Validate() error {
 	}
 	if n.PostbackKey != "" && !validKey(n.PostbackKey) {
 		return Invalid("postback_key", "must be 16-64 letters, digits, '_' or '-'")
+	}
+	if n.SigningSecret != "" && !validKey(n.SigningSecret) {
+		return Invalid("signing_secret", "must be 16-64 letters, digits, '_' or '-'")
 	}
 	for i, c := range n.IPAllowlist {
 		if _, err := ParsePrefix(c); err != nil {
