@@ -26,7 +26,7 @@ import (
 // env is a running trackd over a real store, with networks, offers and one
 // campaign per offer (alias c<offer id>).
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	db      *store.DB
 	srv     *server.Server
 	url     string
@@ -44,7 +44,7 @@ const (
 	offerBase = "https://offer.example/?s={clickid}"
 )
 
-func newEnv(t *testing.T, db *store.DB) *env {
+func newEnv(t testing.TB, db *store.DB) *env {
 	t.Helper()
 	ctx := context.Background()
 	if _, err := db.Init(ctx, "admin", "0123456789"); err != nil {
