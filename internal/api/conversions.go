@@ -5,6 +5,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -112,17 +113,20 @@ func (a *API) listConversions(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (a *API) getConversion(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "conversion")
-	if err != nil {
-		return err
+// getByID serves GET .../{id} of an object read by get.
+func getByID[T any](kind string, get func(context.Context, int64) (T, error)) func(http.ResponseWriter, *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		id, err := pathID(r, kind)
+		if err != nil {
+			return err
+		}
+		v, err := get(r.Context(), id)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, v)
+		return nil
 	}
-	c, err := a.db.Conversion(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, c)
-	return nil
 }
 
 // statusEdit is the body of PATCH /conversions/{id}.
@@ -204,27 +208,7 @@ func (a *API) listPostbacks(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func validOutcome(o track.Outcome) bool {
-	for _, v := range track.Outcomes {
-		if v == o {
-			return true
-		}
-	}
-	return false
-}
-
-func (a *API) getPostback(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "postback")
-	if err != nil {
-		return err
-	}
-	e, err := a.db.PostbackLogEntry(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, e)
-	return nil
-}
+func validOutcome(o track.Outcome) bool { return slices.Contains(track.Outcomes, o) }
 
 func (a *API) replayPostback(w http.ResponseWriter, r *http.Request) error {
 	pb, err := a.postbacks()
