@@ -32,16 +32,11 @@ const maxRaw = 8 << 10
 // unknown click, 409 status change not allowed, 413 body too large, 422
 // unmapped status or currency without a rate, 503 store unavailable: retry.
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	req, res, ok := s.parse(w, r, false)
-	if ok {
-		ctx, cancel := context.WithTimeout(r.Context(), Timeout)
-		res = s.Process(ctx, req)
-		cancel()
-	}
+	req, res := s.serve(w, r, false)
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(res.Status)
-	if res.Status < 300 && req != nil {
+	if res.Status < 300 {
 		if ret := req.Params.Get("return"); ret != "" {
 			io.WriteString(w, cut(track.CleanText(ret), 200))
 			return
@@ -59,12 +54,7 @@ var transparentGIF = []byte("GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\
 // postbacks. It always answers the image; the outcome is in the log and in
 // the X-Trackd-Outcome header. The offer's network must allow pixels.
 func (s *Service) ServePixel(w http.ResponseWriter, r *http.Request) {
-	req, res, ok := s.parse(w, r, true)
-	if ok {
-		ctx, cancel := context.WithTimeout(r.Context(), Timeout)
-		res = s.Process(ctx, req)
-		cancel()
-	}
+	_, res := s.serve(w, r, true)
 	w.Header().Set("Content-Type", "image/gif")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Trackd-Outcome", string(res.Outcome))
@@ -87,6 +77,17 @@ func (s *Service) ServePixelJS(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
 	w.Header().Set("Cache-Control", "public, max-age=3600")
 	io.WriteString(w, pixelJS)
+}
+
+// serve parses a postback and, if it gets that far, processes it.
+func (s *Service) serve(w http.ResponseWriter, r *http.Request, pixel bool) (*Request, Result) {
+	req, res, ok := s.parse(w, r, pixel)
+	if ok {
+		ctx, cancel := context.WithTimeout(r.Context(), Timeout)
+		res = s.Process(ctx, req)
+		cancel()
+	}
+	return req, res
 }
 
 // parse reads, authenticates and checks a postback up to the click id.

@@ -86,9 +86,12 @@ func (s *Service) RetryPendingOnce(ctx context.Context) {
 			continue
 		}
 		req.Retry = true
-		j := &job{req: req}
-		if err := s.w.Add(ctx, j, true); err != nil {
+		if err := s.w.Add(ctx, &job{req: req}, false); err != nil {
 			return
 		}
+	}
+	// One commit for all of them; their outcomes are in the log.
+	if err := s.w.Flush(ctx); err != nil {
+		s.log.Warn("retry pending postbacks", "err", err)
 	}
 }

@@ -481,6 +481,28 @@ func TestPixel(t *testing.T) {
 	})
 }
 
+// A conversion on a click whose campaign was deleted still counts: the
+// money was made.
+func TestDeletedCampaign(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		id := e.click("a")
+		var camps struct{ Items []track.Campaign }
+		json.Unmarshal([]byte(e.api("GET", "/campaigns", "", 200)), &camps)
+		var campaignID int64
+		for _, c := range camps.Items {
+			if c.Alias == "ca" {
+				campaignID = c.ID
+			}
+		}
+		e.api("DELETE", fmt.Sprintf("/campaigns/%d", campaignID), "", 204)
+		e.expect(e.pb("subid="+id+"&status=lead&payout=3"), 200, "created")
+		if conv := e.one(id); conv.CampaignID != campaignID || conv.Payout != 3_000_000 {
+			t.Errorf("conversion = %+v", conv)
+		}
+	})
+}
+
 func TestAPI(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)

@@ -89,7 +89,6 @@ type Service struct {
 	w      *batch.Writer[*job]
 	now    func() time.Time
 	stop   chan struct{}
-	done   chan struct{}
 }
 
 // New starts a Service. snap returns the configuration in use; clicks is
@@ -97,7 +96,7 @@ type Service struct {
 func New(db *store.DB, snap func() *click.Snapshot, ids *clickid.Generator, clicks interface{ Flush(context.Context) error },
 	log *slog.Logger) *Service {
 	s := &Service{db: db, snap: snap, ids: ids, clicks: clicks, log: log, now: time.Now,
-		stop: make(chan struct{}), done: make(chan struct{})}
+		stop: make(chan struct{})}
 	s.w = batch.New(s.write, batch.Options{
 		MaxBatch: 500,
 		OnError:  func(err error, n int) { log.Error("write postbacks; retrying", "postbacks", n, "err", err) },
@@ -212,10 +211,11 @@ func (s *Service) process(ctx context.Context, tx *store.Tx, snap *click.Snapsho
 				}
 			} else {
 				var conv track.Conversion
-				res, conv, networkID, err = s.convert(ctx, tx, snap, j.req, c, convs[cid], now)
+				res, conv, networkID, err = s.convert(ctx, tx, snap, j.req, &c, convs[cid], now)
 				if err != nil {
 					return nil, err
 				}
+				clicks[cid] = c // with the sub ids it may have changed
 				if res.Outcome == track.OutcomeCreated || res.Outcome == track.OutcomeUpdated {
 					convs[cid] = upsert(convs[cid], conv)
 				}
@@ -257,7 +257,7 @@ func (s *Service) absent(req *Request, now time.Time) Result {
 // convert checks a postback against its click's network and offer,
 // decides and writes the conversion. Retries when another node changed the
 // click's conversions in between.
-func (s *Service) convert(ctx context.Context, tx *store.Tx, snap *click.Snapshot, req *Request, c track.Click,
+func (s *Service) convert(ctx context.Context, tx *store.Tx, snap *click.Snapshot, req *Request, c *track.Click,
 	existing []track.Conversion, now time.Time) (Result, track.Conversion, int64, error) {
 	offer := snap.Offer(c.OfferID)
 	var network *click.Network
@@ -272,7 +272,7 @@ func (s *Service) convert(ctx context.Context, tx *store.Tx, snap *click.Snapsho
 		return Result{Status: status, Outcome: track.OutcomeRefused, Reason: fmt.Sprintf(format, args...)},
 			track.Conversion{}, networkID, nil
 	}
-	if msg := authorize(req, network, now); msg != "" {
+	if msg := authorize(req, network); msg != "" {
 		return refuse(http.StatusForbidden, "%s", msg)
 	}
 	in, ign, status, msg := resolve(req.Params, network, offer, snap)
@@ -317,7 +317,7 @@ func (s *Service) convert(ctx context.Context, tx *store.Tx, snap *click.Snapsho
 		}
 		if ok {
 			if subs := req.Params.SubIDs(); len(subs) > 0 {
-				if err := tx.SetClickSubIDs(ctx, c.ClickID, subs); err != nil {
+				if err := tx.SetClickSubIDs(ctx, c, subs); err != nil {
 					return Result{}, track.Conversion{}, networkID, err
 				}
 			}
@@ -337,7 +337,7 @@ func (s *Service) convert(ctx context.Context, tx *store.Tx, snap *click.Snapsho
 
 // authorize checks what can only be checked once the click's network is
 // known. It returns why the postback is refused, or "".
-func authorize(req *Request, n *click.Network, now time.Time) string {
+func authorize(req *Request, n *click.Network) string {
 	switch req.Auth {
 	case AuthNetworkKey:
 		if n == nil || n.ID != req.NetworkID {
@@ -347,7 +347,7 @@ func authorize(req *Request, n *click.Network, now time.Time) string {
 		if n == nil || n.SigningSecret == "" {
 			return "signed postback for a click whose offer's network has no signing secret"
 		}
-		if msg := checkSignature(n.SigningSecret, req, now); msg != "" {
+		if msg := checkSignature(n.SigningSecret, req); msg != "" {
 			return msg
 		}
 	case AuthPixel:
@@ -385,7 +385,7 @@ func Sign(secret, ts, message string) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-func checkSignature(secret string, req *Request, _ time.Time) string {
+func checkSignature(secret string, req *Request) string {
 	sec, err := strconv.ParseInt(req.SigTS, 10, 64)
 	if err != nil {
 		return "signature timestamp is not Unix seconds"

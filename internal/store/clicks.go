@@ -154,35 +154,14 @@ type ClickQuery struct {
 
 // Clicks returns clicks newest first.
 func (db *DB) Clicks(ctx context.Context, q ClickQuery) ([]track.Click, error) {
-	var (
-		where []string
-		args  []any
-	)
-	if q.CampaignID != 0 {
-		where, args = append(where, "campaign_id = ?"), append(args, q.CampaignID)
-	}
-	if q.ExternalID != "" {
-		where, args = append(where, "external_id = ?"), append(args, q.ExternalID)
-	}
-	if !q.From.IsZero() {
-		where, args = append(where, "created_at >= ?"), append(args, toDB(q.From))
-	}
-	if !q.To.IsZero() {
-		where, args = append(where, "created_at < ?"), append(args, toDB(q.To))
-	}
-	if q.Before != "" {
-		where, args = append(where, "click_id < ?"), append(args, q.Before)
-	}
-	query := selectClickSQL
-	if len(where) > 0 {
-		query += " WHERE " + strings.Join(where, " AND ")
-	}
-	limit := q.Limit
-	if limit <= 0 || limit > 1000 {
-		limit = 100
-	}
-	query += " ORDER BY click_id DESC LIMIT " + strconv.Itoa(limit)
-	out, err := list(ctx, db, scanClick, query, args...)
+	var f filter
+	f.eq("campaign_id", q.CampaignID, q.CampaignID != 0)
+	f.eq("external_id", q.ExternalID, q.ExternalID != "")
+	f.cmp("created_at >= ?", toDB(q.From), !q.From.IsZero())
+	f.cmp("created_at < ?", toDB(q.To), !q.To.IsZero())
+	f.cmp("click_id < ?", q.Before, q.Before != "")
+	out, err := list(ctx, db, scanClick, selectClickSQL+f.sql()+" ORDER BY click_id DESC LIMIT "+strconv.Itoa(limit(q.Limit)),
+		f.args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: list clicks: %w", err)
 	}

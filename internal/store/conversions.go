@@ -128,24 +128,17 @@ func (tx *Tx) UpdateConversion(ctx context.Context, c *track.Conversion, from tr
 	return n == 1, err
 }
 
-// SetClickSubIDs replaces sub ids of a click (index 0 is sub_id_1).
-func (tx *Tx) SetClickSubIDs(ctx context.Context, clickID string, subs map[int]string) error {
-	if len(subs) == 0 {
-		return nil
-	}
-	c, err := scanClick(tx.queryRow(ctx, selectClickSQL+" WHERE click_id = ?", clickID))
-	if err != nil {
-		return notFoundIfNoRows(err, "click", clickID)
-	}
+// SetClickSubIDs replaces sub ids of c (index 0 is sub_id_1) and saves
+// its details.
+func (tx *Tx) SetClickSubIDs(ctx context.Context, c *track.Click, subs map[int]string) error {
 	for i, v := range subs {
 		if i >= 0 && i < len(c.SubIDs) {
 			c.SubIDs[i] = v
 		}
 	}
-	args, _ := clickValues(&c, nil, nil)
-	details := args[len(args)-1]
-	if _, err := tx.exec(ctx, "UPDATE clicks SET details = ? WHERE click_id = ?", details, clickID); err != nil {
-		return fmt.Errorf("store: update click %s: %w", clickID, err)
+	args, _ := clickValues(c, nil, nil)
+	if _, err := tx.exec(ctx, "UPDATE clicks SET details = ? WHERE click_id = ?", args[len(args)-1], c.ClickID); err != nil {
+		return fmt.Errorf("store: update click %s: %w", c.ClickID, err)
 	}
 	return nil
 }
