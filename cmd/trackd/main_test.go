@@ -257,6 +257,27 @@ func TestCommandLine(t *testing.T) {
 	}
 }
 
+// apiCaller returns a function that calls trackd's API at addr with key
+// and fails the test unless the answer is 2xx; it returns the body.
+func apiCaller(t *testing.T, addr, key string) func(method, path, body string) []byte {
+	return func(method, path, body string) []byte {
+		t.Helper()
+		req, _ := http.NewRequest(method, "http://"+addr+"/api/v1"+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("Content-Type", "application/json")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode >= 300 {
+			t.Fatalf("%s %s: %d %s", method, path, res.StatusCode, b)
+		}
+		return b
+	}
+}
+
 // TestSyncClicksSurviveKill9 drives clicks at a trackd in sync mode, kills
 // it with SIGKILL in the middle, and checks that every click whose redirect
 // reached the visitor is in the store.
@@ -265,21 +286,7 @@ func TestSyncClicksSurviveKill9(t *testing.T) {
 		t.Run(string(engine), func(t *testing.T) {
 			data, dsn, env := storeEnv(t, engine, "kill-test-password")
 			s := startServe(t, env...)
-			key := strings.TrimSpace(string(apikeyCreate(t, env)))
-			post := func(method, path, body string) {
-				req, _ := http.NewRequest(method, "http://"+s.addr+"/api/v1"+path, strings.NewReader(body))
-				req.Header.Set("Authorization", "Bearer "+key)
-				req.Header.Set("Content-Type", "application/json")
-				res, err := http.DefaultClient.Do(req)
-				if err != nil {
-					t.Fatal(err)
-				}
-				b, _ := io.ReadAll(res.Body)
-				res.Body.Close()
-				if res.StatusCode >= 300 {
-					t.Fatalf("%s %s: %d %s", method, path, res.StatusCode, b)
-				}
-			}
+			post := apiCaller(t, s.addr, strings.TrimSpace(string(apikeyCreate(t, env))))
 			post("PATCH", "/settings", `{"click_durability":"sync"}`)
 			post("POST", "/offers", `{"name":"O","url":"https://offer.example/?c={clickid}"}`)
 			post("POST", "/campaigns", `{"alias":"k","name":"K","streams":[{"type":"default","offers":[{"offer_id":1}]}]}`)
@@ -341,6 +348,143 @@ func TestSyncClicksSurviveKill9(t *testing.T) {
 			t.Logf("%d clicks acknowledged before SIGKILL", len(acked))
 			if missing > 0 {
 				t.Errorf("%d of %d acknowledged clicks are not in the store after SIGKILL", missing, len(acked))
+			}
+		})
+	}
+}
+
+// TestPostbacksSurviveKill9 sends postbacks from many connections, kills
+// trackd with SIGKILL in the middle, and checks that every postback
+// answered 2xx is in the store; then, as a network would, it sends again
+// every postback (answered or not) to a restarted trackd and checks that
+// each click has exactly one conversion.
+func TestPostbacksSurviveKill9(t *testing.T) {
+	for _, engine := range storetest.Engines() {
+		t.Run(string(engine), func(t *testing.T) {
+			data, dsn, env := storeEnv(t, engine, "kill-test-password")
+			s := startServe(t, env...)
+			key := strings.TrimSpace(string(apikeyCreate(t, env)))
+			post := apiCaller(t, s.addr, key)
+			post("PATCH", "/settings", `{"click_durability":"sync"}`)
+			post("POST", "/offers", `{"name":"O","url":"https://offer.example/?c={clickid}"}`)
+			post("POST", "/campaigns", `{"alias":"k","name":"K","streams":[{"type":"default","offers":[{"offer_id":1}]}]}`)
+			var settings struct {
+				PostbackKey string `json:"postback_key"`
+			}
+			if err := json.Unmarshal(post("GET", "/settings", ""), &settings); err != nil || settings.PostbackKey == "" {
+				t.Fatalf("settings: %v, postback key %q", err, settings.PostbackKey)
+			}
+
+			noRedirect := &http.Client{Timeout: 5 * time.Second,
+				CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+			const clicks = 1000
+			ids := make([]string, 0, clicks)
+			for range clicks {
+				res, err := noRedirect.Get("http://" + s.addr + "/k")
+				if err != nil {
+					t.Fatal(err)
+				}
+				res.Body.Close()
+				ids = append(ids, strings.TrimPrefix(res.Header.Get("Location"), "https://offer.example/?c="))
+			}
+			postback := func(addr, id string) (int, error) {
+				res, err := noRedirect.Get("http://" + addr + "/" + settings.PostbackKey +
+					"/postback?subid=" + id + "&status=lead&payout=1.25&tid=T" + id)
+				if err != nil {
+					return 0, err
+				}
+				io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				return res.StatusCode, nil
+			}
+
+			var (
+				mu         sync.Mutex
+				acked, all []string
+				wg         sync.WaitGroup
+			)
+			todo := make(chan string, len(ids))
+			for _, id := range ids {
+				todo <- id
+			}
+			close(todo)
+			for range 16 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for id := range todo {
+						mu.Lock()
+						all = append(all, id)
+						mu.Unlock()
+						code, err := postback(s.addr, id)
+						if err != nil {
+							return // the kill: this postback was not answered
+						}
+						if code != 200 {
+							t.Errorf("postback for %s: %d", id, code)
+							return
+						}
+						mu.Lock()
+						acked = append(acked, id)
+						mu.Unlock()
+					}
+				}()
+			}
+			for {
+				mu.Lock()
+				n := len(acked)
+				mu.Unlock()
+				if n >= 400 {
+					break
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			s.cmd.Process.Kill()
+			exit := <-s.done
+			s.done <- exit
+			wg.Wait()
+			if t.Failed() {
+				return
+			}
+			t.Logf("%d of %d postbacks sent were answered before SIGKILL", len(acked), len(all))
+
+			count := func() map[string]int {
+				db, err := store.Open(context.Background(), dsn, data)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer db.Close()
+				n := map[string]int{}
+				for _, id := range all {
+					cs, err := db.Conversions(context.Background(), store.ConversionQuery{ClickID: id})
+					if err != nil {
+						t.Fatal(err)
+					}
+					n[id] = len(cs)
+				}
+				return n
+			}
+			after := count()
+			for _, id := range acked {
+				if n := after[id]; n != 1 {
+					t.Errorf("acknowledged postback for %s: %d conversions after SIGKILL, want 1", id, n)
+				}
+			}
+
+			// The network retries: every postback again, answered or not.
+			s = startServe(t, env...)
+			for _, id := range all {
+				if code, err := postback(s.addr, id); err != nil || code != 200 {
+					t.Fatalf("retried postback for %s: %d %v", id, code, err)
+				}
+			}
+			s.cmd.Process.Signal(syscall.SIGTERM)
+			<-s.done
+			s.done <- nil
+			for id, n := range count() {
+				if n != 1 {
+					t.Errorf("click %s has %d conversions after the retries, want 1", id, n)
+				}
 			}
 		})
 	}

@@ -217,7 +217,11 @@ func (h *Handler) serveCampaign(w http.ResponseWriter, r *http.Request, snap *Sn
 		// The visitor still goes on: a lost visitor costs more than a
 		// click record the writer is still retrying.
 		h.m.clicks.WithLabelValues("unconfirmed").Inc()
-		h.log.Warn("click not confirmed", "click_id", ck.ClickID, "err", err)
+		level := slog.LevelWarn
+		if r.Context().Err() != nil {
+			level = slog.LevelDebug // the visitor left; the click is still in its batch
+		}
+		h.log.Log(ctx, level, "click not confirmed", "click_id", ck.ClickID, "err", err)
 	} else {
 		h.m.clicks.WithLabelValues("recorded").Inc()
 	}

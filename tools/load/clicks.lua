@@ -59,3 +59,22 @@ request = function()
   end
   return wrk.format("GET", path, headers)
 end
+
+-- With IDS=prefix, each thread appends the click ids of the redirects it
+-- gets (the offer URL's aff_sub) to prefix.N: input for postbacks.lua.
+if os.getenv("IDS") then
+  local out = nil
+  response = function(status, headers, body)
+    local loc = headers["Location"]
+    if loc then
+      local id = loc:match("aff_sub=([^&]+)")
+      if id then
+        if not out then
+          out = io.open(os.getenv("IDS") .. "." .. tostring(math.random(1, 1e9)), "a")
+          out:setvbuf("line") -- the thread's state is never closed
+        end
+        out:write(id, "\n")
+      end
+    end
+  end
+end
