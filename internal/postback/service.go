@@ -183,9 +183,11 @@ func (s *Service) write(ctx context.Context, jobs []*job) error {
 // process decides and writes every postback of a batch, in order, inside tx.
 func (s *Service) process(ctx context.Context, tx *store.Tx, snap *click.Snapshot, jobs []*job, now time.Time) ([]Result, error) {
 	var ids []string
+	seen := make(map[string]bool, len(jobs))
 	for _, j := range jobs {
-		if !j.done && !slices.Contains(ids, j.req.ClickID.String()) {
-			ids = append(ids, j.req.ClickID.String())
+		if id := j.req.ClickID.String(); !j.done && !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
 		}
 	}
 	clicks, err := tx.ClicksByID(ctx, ids)

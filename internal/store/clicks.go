@@ -55,16 +55,15 @@ func (db *DB) InsertClicks(ctx context.Context, clicks []track.Click) error {
 		}
 		return nil
 	}
-	full, err := db.prepared(ctx, insertClicksSQL(clicksPerInsert))
-	if err != nil {
-		return fmt.Errorf("store: prepare click insert: %w", err)
-	}
-	one, err := db.prepared(ctx, insertClicksSQL(1))
-	if err != nil {
-		return fmt.Errorf("store: prepare click insert: %w", err)
-	}
 	return db.tx(ctx, func(tx *Tx) error {
-		full, one := tx.stmt(ctx, full), tx.stmt(ctx, one)
+		full, err := tx.stmt(ctx, insertClicksFull)
+		if err != nil {
+			return fmt.Errorf("store: prepare click insert: %w", err)
+		}
+		one, err := tx.stmt(ctx, insertClickOne)
+		if err != nil {
+			return fmt.Errorf("store: prepare click insert: %w", err)
+		}
 		args := make([]any, 0, len(clickColumns)*clicksPerInsert)
 		var buf []byte
 		for len(clicks) > 0 {
@@ -88,6 +87,8 @@ func (db *DB) InsertClicks(ctx context.Context, clicks []track.Click) error {
 // clicksPerInsert is how many rows one INSERT statement writes: fewer
 // statements, fewer round trips through database/sql and the driver.
 const clicksPerInsert = 32
+
+var insertClicksFull, insertClickOne = insertClicksSQL(clicksPerInsert), insertClicksSQL(1)
 
 func insertClicksSQL(n int) string {
 	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(clickColumns)), ", ") + ")"

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strconv"
 	"strings"
@@ -15,33 +16,56 @@ func (db *DB) Update(ctx context.Context, fn func(*Tx) error) error { return db.
 
 func placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
 
-func stringArgs(ids []string) []any {
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		args[i] = id
+// idsPerQuery is how many ids one "IN (...)" of queryIDs takes.
+const idsPerQuery = 32
+
+// queryIDs runs query, whose "IN (%s)" takes ids, with each of its rows:
+// in chunks of idsPerQuery ids, the last one padded with "" (no id is
+// empty), so that it is always the same prepared statement.
+func (tx *Tx) queryIDs(ctx context.Context, query string, ids []string, row func(*sql.Rows) error) error {
+	stmt, err := tx.stmt(ctx, fmt.Sprintf(query, placeholders(idsPerQuery)))
+	if err != nil {
+		return err
 	}
-	return args
+	args := make([]any, idsPerQuery)
+	for len(ids) > 0 {
+		n := min(len(ids), idsPerQuery)
+		for i := range args {
+			args[i] = ""
+			if i < n {
+				args[i] = ids[i]
+			}
+		}
+		ids = ids[n:]
+		rows, err := stmt.QueryContext(ctx, args...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			if err := row(rows); err != nil {
+				rows.Close()
+				return err
+			}
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-// ClicksByID returns the clicks with these click ids that exist.
+// ClicksByID returns the clicks with these (distinct) click ids that exist.
 func (tx *Tx) ClicksByID(ctx context.Context, ids []string) (map[string]track.Click, error) {
 	out := make(map[string]track.Click, len(ids))
-	if len(ids) == 0 {
-		return out, nil
-	}
-	rows, err := tx.query(ctx, selectClickSQL+" WHERE click_id IN ("+placeholders(len(ids))+")", stringArgs(ids)...)
+	err := tx.queryIDs(ctx, selectClickSQL+" WHERE click_id IN (%s)", ids, func(rows *sql.Rows) error {
+		c, err := scanClick(rows)
+		out[c.ClickID] = c
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("store: read clicks: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		c, err := scanClick(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: read clicks: %w", err)
-		}
-		out[c.ClickID] = c
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 const conversionColumns = "id, click_id, tid, status, previous_status, raw_status, event, upsell, payout, original_payout, " +
@@ -60,42 +84,41 @@ func scanConversion(r scanner) (track.Conversion, error) {
 	return c, err
 }
 
-// ConversionsOfClicks returns the conversions of these clicks, oldest first
+// ConversionsOfClicks returns the conversions of these (distinct) clicks, oldest first
 // for each click. On PostgreSQL the rows are locked until the transaction
 // ends, so that two nodes deciding about one click take turns.
 func (tx *Tx) ConversionsOfClicks(ctx context.Context, ids []string) (map[string][]track.Conversion, error) {
 	out := make(map[string][]track.Conversion, len(ids))
-	if len(ids) == 0 {
-		return out, nil
-	}
-	q := "SELECT " + conversionColumns + " FROM conversions WHERE click_id IN (" + placeholders(len(ids)) + ") ORDER BY id"
+	q := "SELECT " + conversionColumns + " FROM conversions WHERE click_id IN (%s) ORDER BY id"
 	if tx.db.engine == Postgres {
 		q += " FOR UPDATE"
 	}
-	rows, err := tx.query(ctx, q, stringArgs(ids)...)
+	err := tx.queryIDs(ctx, q, ids, func(rows *sql.Rows) error {
+		c, err := scanConversion(rows)
+		out[c.ClickID] = append(out[c.ClickID], c)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("store: read conversions: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		c, err := scanConversion(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: read conversions: %w", err)
-		}
-		out[c.ClickID] = append(out[c.ClickID], c)
-	}
-	return out, rows.Err()
+	return out, nil
 }
+
+const insertConversionSQL = `INSERT INTO conversions (click_id, tid, status, previous_status, raw_status, event, upsell,
+	payout, original_payout, original_currency, rate, click_time, campaign_id, stream_id, offer_id, landing_id,
+	traffic_source_id, affiliate_network_id, created_at, updated_at)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	ON CONFLICT (click_id, tid) DO NOTHING RETURNING id`
 
 // InsertConversion inserts c and sets its id. It reports false, and writes
 // nothing, when a conversion with the same click id and tid exists (another
 // node got there first).
 func (tx *Tx) InsertConversion(ctx context.Context, c *track.Conversion) (bool, error) {
-	rows, err := tx.query(ctx, `INSERT INTO conversions (click_id, tid, status, previous_status, raw_status, event, upsell,
-		payout, original_payout, original_currency, rate, click_time, campaign_id, stream_id, offer_id, landing_id,
-		traffic_source_id, affiliate_network_id, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (click_id, tid) DO NOTHING RETURNING id`,
+	stmt, err := tx.stmt(ctx, insertConversionSQL)
+	if err != nil {
+		return false, fmt.Errorf("store: insert conversion: %w", err)
+	}
+	rows, err := stmt.QueryContext(ctx,
 		c.ClickID, c.TID, string(c.Status), string(c.PreviousStatus), c.RawStatus, c.Event, c.Upsell, int64(c.Payout),
 		int64(c.OriginalPayout), c.OriginalCurrency, int64(c.Rate), toDB(c.ClickTime), c.CampaignID, c.StreamID,
 		c.OfferID, c.LandingID, c.TrafficSourceID, c.AffiliateNetworkID, toDB(c.CreatedAt), toDB(c.UpdatedAt))
@@ -116,7 +139,7 @@ func (tx *Tx) InsertConversion(ctx context.Context, c *track.Conversion) (bool, 
 // has status and tid from: it reports false, and writes nothing, when
 // someone changed it in between.
 func (tx *Tx) UpdateConversion(ctx context.Context, c *track.Conversion, from track.Conversion) (bool, error) {
-	res, err := tx.exec(ctx, `UPDATE conversions SET tid = ?, status = ?, previous_status = ?, raw_status = ?, event = ?,
+	res, err := tx.execPrepared(ctx, `UPDATE conversions SET tid = ?, status = ?, previous_status = ?, raw_status = ?, event = ?,
 		payout = ?, original_payout = ?, original_currency = ?, rate = ?, updated_at = ?
 		WHERE id = ? AND status = ? AND tid = ? AND payout = ?`,
 		c.TID, string(c.Status), string(c.PreviousStatus), c.RawStatus, c.Event, int64(c.Payout), int64(c.OriginalPayout),
@@ -161,7 +184,7 @@ func scanPostbackLog(r scanner) (track.PostbackLogEntry, error) {
 // with its id) and sets its id.
 func (tx *Tx) LogPostback(ctx context.Context, e *track.PostbackLogEntry) error {
 	if e.ID != 0 {
-		_, err := tx.exec(ctx, `UPDATE postback_log SET outcome = ?, reason = ?, http_status = ?, conversion_id = ?,
+		_, err := tx.execPrepared(ctx, `UPDATE postback_log SET outcome = ?, reason = ?, http_status = ?, conversion_id = ?,
 			affiliate_network_id = ? WHERE id = ?`,
 			string(e.Outcome), e.Reason, e.HTTPStatus, e.ConversionID, e.AffiliateNetworkID, e.ID)
 		if err != nil {
@@ -169,7 +192,7 @@ func (tx *Tx) LogPostback(ctx context.Context, e *track.PostbackLogEntry) error 
 		}
 		return nil
 	}
-	id, err := tx.insert(ctx, `INSERT INTO postback_log (received_at, method, source_ip, click_id, request, auth, outcome,
+	id, err := tx.insertPrepared(ctx, `INSERT INTO postback_log (received_at, method, source_ip, click_id, request, auth, outcome,
 		reason, http_status, conversion_id, affiliate_network_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		toDB(e.ReceivedAt), e.Method, e.SourceIP, e.ClickID, e.Request, e.Auth, string(e.Outcome), e.Reason, e.HTTPStatus,
 		e.ConversionID, e.AffiliateNetworkID)

@@ -131,6 +131,7 @@ func (db *DB) tx(ctx context.Context, fn func(tx *Tx) error) error {
 		return fmt.Errorf("store: begin: %w", err)
 	}
 	tx := &Tx{db: db, tx: sqlTx}
+	defer tx.prepareForLater(ctx)
 	if err := fn(tx); err != nil {
 		sqlTx.Rollback()
 		return err
@@ -143,33 +144,57 @@ func (db *DB) tx(ctx context.Context, fn func(tx *Tx) error) error {
 
 // Tx is a write transaction with the placeholder rewriting of DB.
 type Tx struct {
-	db *DB
-	tx *sql.Tx
+	db    *DB
+	tx    *sql.Tx
+	stmts map[string]*sql.Stmt // statements of this transaction by query
+	fresh []string             // queries to prepare on the write pool once it ends
 }
 
-// prepared returns query prepared on the write pool, once: the hot write
-// paths run a handful of statements thousands of times a second, and
-// parsing them each time shows in profiles. Call it outside a transaction
-// (the SQLite write pool has one connection) and bind the statement to the
-// transaction with Tx.stmt.
-func (db *DB) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
-	query = db.q(query)
-	if v, ok := db.stmts.Load(query); ok {
-		return v.(*sql.Stmt), nil
+// stmt returns query as a statement of tx, for the handful of statements
+// the hot write paths run thousands of times a second, where parsing them
+// each time shows in profiles. The statements live on the write pool: the
+// first transaction that needs one prepares it for itself, and once that
+// transaction ends (the SQLite write pool has one connection) it is
+// prepared on the pool for good.
+func (tx *Tx) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	query = tx.db.q(query)
+	if s, ok := tx.stmts[query]; ok {
+		return s, nil
 	}
-	s, err := db.write.PrepareContext(ctx, query)
-	if err != nil {
-		return nil, err
+	var (
+		s   *sql.Stmt
+		err error
+	)
+	if shared, ok := tx.db.stmts.Load(query); ok {
+		s = tx.tx.StmtContext(ctx, shared.(*sql.Stmt))
+	} else {
+		s, err = tx.tx.PrepareContext(ctx, query)
+		if err != nil {
+			return nil, err
+		}
+		tx.fresh = append(tx.fresh, query)
 	}
-	if v, loaded := db.stmts.LoadOrStore(query, s); loaded {
-		s.Close()
-		return v.(*sql.Stmt), nil
+	if tx.stmts == nil {
+		tx.stmts = make(map[string]*sql.Stmt)
 	}
+	tx.stmts[query] = s
 	return s, nil
 }
 
-// stmt binds a statement from DB.prepared to tx.
-func (tx *Tx) stmt(ctx context.Context, s *sql.Stmt) *sql.Stmt { return tx.tx.StmtContext(ctx, s) }
+// prepareForLater prepares on the write pool the statements tx prepared
+// for itself. A failure only means the next transaction prepares again.
+func (tx *Tx) prepareForLater(ctx context.Context) {
+	for _, q := range tx.fresh {
+		if _, ok := tx.db.stmts.Load(q); ok {
+			continue
+		}
+		if s, err := tx.db.write.PrepareContext(context.WithoutCancel(ctx), q); err == nil {
+			if _, loaded := tx.db.stmts.LoadOrStore(q, s); loaded {
+				s.Close()
+			}
+		}
+	}
+}
 
 func (tx *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	return tx.tx.ExecContext(ctx, tx.db.q(query), args...)
@@ -187,6 +212,26 @@ func (tx *Tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row 
 func (tx *Tx) insert(ctx context.Context, query string, args ...any) (int64, error) {
 	var id int64
 	err := tx.queryRow(ctx, query+" RETURNING id", args...).Scan(&id)
+	return id, err
+}
+
+// execPrepared is exec through the statement Tx.stmt keeps for query.
+func (tx *Tx) execPrepared(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	s, err := tx.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return s.ExecContext(ctx, args...)
+}
+
+// insertPrepared is insert through the statement Tx.stmt keeps for query.
+func (tx *Tx) insertPrepared(ctx context.Context, query string, args ...any) (int64, error) {
+	s, err := tx.stmt(ctx, query+" RETURNING id")
+	if err != nil {
+		return 0, err
+	}
+	var id int64
+	err = s.QueryRowContext(ctx, args...).Scan(&id)
 	return id, err
 }
 

@@ -38,7 +38,11 @@ run() { # name url [wrk options]
 }
 rps() { awk '/^Requests\/sec/ {print $2}' "$bin/$1.out"; }
 run bare http://127.0.0.1:18090
+if [ -n "${PROFILE:-}" ]; then # PROFILE=file: CPU profile of trackd during the postback run
+  curl -s "http://127.0.0.1:16060/debug/pprof/profile?seconds=$((secs - 2))" -o "$PROFILE" &
+fi
 run postbacks http://127.0.0.1:18080
+wait %?curl 2>/dev/null || true
 echo "postbacks/bare: $(awk "BEGIN {printf \"%.2f\", $(rps postbacks)/$(rps bare)}")"
 
 # Click saturation rate, then clicks paced at half of it beside the
