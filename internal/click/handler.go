@@ -101,8 +101,12 @@ func New(snap *Snapshot, db *store.DB, ids *clickid.Generator, en *enrich.Enrich
 	}
 	h.snap.Store(snap)
 	h.clicks = batch.New(db.InsertClicks, batch.Options{
-		MaxBatch: 2000,
-		Linger:   clickLinger,
+		// A transaction of 512 clicks holds SQLite's single writer for a
+		// few milliseconds, so a postback's commit waits no longer than
+		// that; 16 of them queued bound memory as 4 × 2000 did.
+		MaxBatch:  512,
+		MaxQueued: 16,
+		Linger:    clickLinger,
 		OnError:  func(err error, n int) { log.Error("write clicks; retrying", "clicks", n, "err", err) },
 		OnBatch:  func(n int, _ time.Duration) { h.m.batchSize.WithLabelValues("click").Observe(float64(n)) },
 	})

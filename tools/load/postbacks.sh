@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Measures trackd's postback path: durable postbacks per second and their
 # latency, side by side with the bare 302 server answering the same
-# requests, then the same postback load while clicks run at half their
-# saturation rate (paced), with the clicks' latency beside it. Usage:
+# requests, then clicks at half their saturation rate (paced) alone,
+# beside postbacks at saturation and beside postbacks paced at PB_RATE
+# (default 2000/s), with the clicks' latency each time. Usage:
 #
 #   tools/load/postbacks.sh [seconds] [connections]
 #
@@ -52,12 +53,22 @@ wrk -t2 -c64 -d"${secs}s" -s tools/load/clicks.lua http://127.0.0.1:18080/camp |
 half=$(( $(rps clicks | cut -d. -f1) / 2 ))
 paced() { # name
   echo "== $1: clicks paced at $half req/s"
-  RATE=$half CONNS=128 wrk -t1 -c128 -d"${secs}s" --latency -s tools/load/clicks.lua http://127.0.0.1:18080/camp |
+  RATE=$half CONNS=128 wrk -t2 -c128 -d"${secs}s" --latency -s tools/load/clicks.lua http://127.0.0.1:18080/camp |
     grep -E "Requests/sec|  (50|90|99)%"
 }
+beside() { # name [wrk options]: postbacks in the background, paced clicks beside them
+  local name=$1
+  shift
+  wrk -t2 -c"$conns" -d"${secs}s" --latency -s tools/load/postbacks.lua "$@" http://127.0.0.1:18080 >"$bin/beside.out" &
+  local pb=$!
+  sleep 0.5
+  paced "clicks beside $name"
+  wait $pb
+  echo "== $name beside the clicks"
+  grep -E "Requests/sec|  (50|90|99)%|Non-2xx|Socket errors" "$bin/beside.out"
+}
 paced "clicks alone"
-run "postbacks beside the clicks" http://127.0.0.1:18080 &
-sleep 0.5
-paced "clicks beside the postbacks"
-wait %run 2>/dev/null || wait
+beside "postbacks at saturation"
+pbrate=${PB_RATE:-2000}
+RATE=$pbrate CONNS=32 beside "postbacks paced at $pbrate per second" -c32
 echo "rss of trackd: $(ps -o rss= -p "$trackd_pid") KiB"
