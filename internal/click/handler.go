@@ -107,8 +107,8 @@ func New(snap *Snapshot, db *store.DB, ids *clickid.Generator, en *enrich.Enrich
 		MaxBatch:  512,
 		MaxQueued: 16,
 		Linger:    clickLinger,
-		OnError:  func(err error, n int) { log.Error("write clicks; retrying", "clicks", n, "err", err) },
-		OnBatch:  func(n int, _ time.Duration) { h.m.batchSize.WithLabelValues("click").Observe(float64(n)) },
+		OnError:   func(err error, n int) { log.Error("write clicks; retrying", "clicks", n, "err", err) },
+		OnBatch:   func(n int, _ time.Duration) { h.m.batchSize.WithLabelValues("click").Observe(float64(n)) },
 	})
 	h.lp = batch.New(db.InsertLandingClicks, batch.Options{
 		Linger:  clickLinger,
