@@ -36,6 +36,8 @@ type API struct {
 	// Postbacks serves the conversion edits, imports, replays and test
 	// postbacks; nil when no postback path runs here.
 	Postbacks Postbacks
+	// Outbound is the delivery queue; nil when it does not run here.
+	Outbound Outbound
 }
 
 // New returns the API over db; version appears in the OpenAPI document.
@@ -83,6 +85,8 @@ func (a *API) Routes() []Route {
 	rs = append(rs, a.campaigns().routes("/campaigns", viewer)...)
 	rs = append(rs, a.users().routes("/users", admin)...)
 	rs = append(rs, a.apiKeys().routes("/api-keys", admin)...)
+	rs = append(rs, a.webhooks().routes("/webhooks", viewer)...)
+	rs = append(rs, a.outboundRoutes()...)
 	rs = append(rs,
 		Route{Method: "GET", Path: "/currency-rates", Role: viewer, Handler: a.listRates,
 			Summary: "List currency rates to the account currency", Out: items[track.CurrencyRate]{}},

@@ -30,6 +30,8 @@ type Snapshot struct {
 	trusted   []netip.Prefix
 	networks  map[int64]*Network
 	netKeys   map[string]*Network // a network's own postback key → network
+	sources   map[int64]*source
+	webhooks  []track.Webhook
 }
 
 // Network is an affiliate network compiled for the postback path.
@@ -40,11 +42,12 @@ type Network struct {
 
 type campaign struct {
 	track.Campaign
-	source  *source
-	forced  []*stream
-	regular []*stream
-	dflt    []*stream
-	streams map[int64]*stream
+	postback *Postback // nil without one
+	source   *source
+	forced   []*stream
+	regular  []*stream
+	dflt     []*stream
+	streams  map[int64]*stream
 }
 
 type stream struct {
@@ -71,7 +74,8 @@ type landing struct {
 // source knows which query parameter fills which click slot.
 type source struct {
 	track.TrafficSource
-	params map[string]int // query parameter → slot (see slotIndex)
+	params   map[string]int // query parameter → slot (see slotIndex)
+	postback *Postback      // nil without one
 }
 
 // Slots as small integers: 0..6 for the named slots in track.Slots order,
@@ -150,6 +154,9 @@ func Load(ctx context.Context, db *store.DB) (*Snapshot, error) {
 	if cfg.Networks, err = db.AffiliateNetworks(ctx); err != nil {
 		return nil, err
 	}
+	if cfg.Webhooks, err = db.Webhooks(ctx); err != nil {
+		return nil, err
+	}
 	return Build(cfg)
 }
 
@@ -163,6 +170,7 @@ type Config struct {
 	Sources   []track.TrafficSource
 	Rates     []track.CurrencyRate
 	Networks  []track.AffiliateNetwork
+	Webhooks  []track.Webhook
 }
 
 // Build compiles cfg: templates parsed, filters compiled, weights summed.
@@ -179,6 +187,8 @@ func Build(cfg Config) (*Snapshot, error) {
 		rates:     map[string]track.Rate{},
 		networks:  make(map[int64]*Network, len(cfg.Networks)),
 		netKeys:   map[string]*Network{},
+		sources:   make(map[int64]*source, len(cfg.Sources)),
+		webhooks:  cfg.Webhooks,
 	}
 	for _, n := range cfg.Networks {
 		pn := &Network{AffiliateNetwork: n}
@@ -218,16 +228,24 @@ func Build(cfg Config) (*Snapshot, error) {
 		}
 		s.landings[l.ID] = &landing{Landing: l, url: t}
 	}
-	sources := map[int64]*source{}
+	sources := s.sources
 	for _, src := range cfg.Sources {
 		ps := &source{TrafficSource: src, params: map[string]int{}}
 		for _, p := range src.Params {
 			ps.params[p.Param] = slotIndex(p.Slot)
 		}
+		var err error
+		if ps.postback, err = compilePostback(track.Target(track.TargetSource, src.ID), src.Postback); err != nil {
+			return nil, fmt.Errorf("click: %w", err)
+		}
 		sources[src.ID] = ps
 	}
 	for _, c := range cfg.Campaigns {
 		pc := &campaign{Campaign: c, streams: map[int64]*stream{}}
+		var err error
+		if pc.postback, err = compilePostback(track.Target(track.TargetCampaign, c.ID), c.Postback.SourcePostback); err != nil {
+			return nil, fmt.Errorf("click: %w", err)
+		}
 		if c.TrafficSourceID != nil {
 			pc.source = sources[*c.TrafficSourceID]
 		}

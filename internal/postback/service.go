@@ -12,11 +12,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/trackd/trackd/internal/batch"
 	"github.com/trackd/trackd/internal/click"
 	"github.com/trackd/trackd/internal/clickid"
+	"github.com/trackd/trackd/internal/outbound"
 	"github.com/trackd/trackd/internal/store"
 	"github.com/trackd/trackd/internal/track"
 )
@@ -89,6 +91,11 @@ type Service struct {
 	w      *batch.Writer[*job]
 	now    func() time.Time
 	stop   chan struct{}
+	// queued is set when a batch queued deliveries; Jobs is told once the
+	// batch commits.
+	queued atomic.Bool
+	// Jobs, when set, is called after a commit that queued deliveries.
+	Jobs func()
 }
 
 // New starts a Service. snap returns the configuration in use; clicks is
@@ -163,6 +170,9 @@ func (s *Service) write(ctx context.Context, jobs []*job) error {
 		results, err = s.process(ctx, tx, snap, jobs, now)
 		return err
 	})
+	if s.queued.Swap(false) && err == nil && s.Jobs != nil {
+		s.Jobs()
+	}
 	if err == nil {
 		for i, j := range jobs {
 			j.res = results[i]
@@ -321,6 +331,17 @@ func (s *Service) convert(ctx context.Context, tx *store.Tx, snap *click.Snapsho
 			if subs := req.Params.SubIDs(); len(subs) > 0 {
 				if err := tx.SetClickSubIDs(ctx, c, subs); err != nil {
 					return Result{}, track.Conversion{}, networkID, err
+				}
+			}
+			if d.Outcome == track.OutcomeCreated || d.Outcome == track.OutcomeUpdated {
+				for _, j := range outbound.Jobs(snap, c, &d.Conversion, d.Outcome == track.OutcomeCreated, now) {
+					queued, err := tx.InsertOutboundJob(ctx, &j)
+					if err != nil {
+						return Result{}, track.Conversion{}, networkID, err
+					}
+					if queued {
+						s.queued.Store(true)
+					}
 				}
 			}
 			return res, d.Conversion, networkID, nil

@@ -17,6 +17,7 @@ import (
 	"github.com/trackd/trackd/internal/click"
 	"github.com/trackd/trackd/internal/clickid"
 	"github.com/trackd/trackd/internal/enrich"
+	"github.com/trackd/trackd/internal/outbound"
 	"github.com/trackd/trackd/internal/postback"
 	"github.com/trackd/trackd/internal/store"
 )
@@ -28,6 +29,7 @@ type Server struct {
 	metrics *metrics
 	clicks  *click.Handler
 	pb      *postback.Service
+	out     *outbound.Dispatcher
 	enrich  *enrich.Enricher
 	handler http.Handler
 }
@@ -40,6 +42,8 @@ type Config struct {
 	MMDB []string
 	// BotRanges are IP ranges whose visitors are bots.
 	BotRanges []netip.Prefix
+	// Outbound tunes the delivery of outgoing postbacks and webhooks.
+	Outbound outbound.Options
 }
 
 // New returns a server over an open, migrated, initialised store. Call
@@ -73,6 +77,9 @@ func New(ctx context.Context, db *store.DB, log *slog.Logger, cfg Config) (*Serv
 	a.Simulator = s.clicks
 	s.pb = postback.New(db, s.clicks.Snapshot, ids, s.clicks, log)
 	a.Postbacks = s.pb
+	s.out = outbound.New(db, s.clicks.Snapshot, log, s.metrics.registry, cfg.Outbound)
+	s.pb.Jobs = s.out.Wake
+	a.Outbound = s.out
 	mux := http.NewServeMux()
 	mux.Handle(api.Prefix+"/", a.Handler())
 	mux.HandleFunc("GET /healthz", s.healthz)
@@ -158,6 +165,17 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration
 	defer stopWatch()
 	go s.clicks.Watch(watchCtx, time.Second)
 	go s.pb.RetryPending(watchCtx, 5*time.Second)
+	delivering := make(chan struct{})
+	go func() {
+		s.out.Run(watchCtx)
+		close(delivering)
+	}()
+	defer func() {
+		// Deliveries stop after the last postback is answered; the ones
+		// in flight end and are recorded.
+		stopWatch()
+		<-delivering
+	}()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

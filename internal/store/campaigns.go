@@ -11,16 +11,23 @@ import (
 )
 
 const campaignColumns = `id, alias, name, traffic_source_id, cost_model, cost_amount, cost_currency, cost_from_param,
-	uniqueness_hours, uniqueness_method, rotation, visitor_binding, paused, notes, created_at, updated_at`
+	uniqueness_hours, uniqueness_method, rotation, visitor_binding, paused, notes, postback, created_at, updated_at`
 
 func scanCampaign(r scanner) (track.Campaign, error) {
 	var (
 		c                track.Campaign
 		source           sql.NullInt64
 		created, updated int64
+		postback         string
 	)
 	err := r.Scan(&c.ID, &c.Alias, &c.Name, &source, &c.Cost.Model, &c.Cost.Amount, &c.Cost.Currency, &c.Cost.FromParam,
-		&c.UniquenessHours, &c.UniquenessMethod, &c.Rotation, &c.VisitorBinding, &c.Paused, &c.Notes, &created, &updated)
+		&c.UniquenessHours, &c.UniquenessMethod, &c.Rotation, &c.VisitorBinding, &c.Paused, &c.Notes, &postback, &created, &updated)
+	if err == nil {
+		if jerr := json.Unmarshal([]byte(postback), &c.Postback); jerr != nil {
+			return c, fmt.Errorf("campaign %d postback: %w", c.ID, jerr)
+		}
+		c.Postback.SourcePostback.Normalize()
+	}
 	c.TrafficSourceID = nullID(source)
 	c.CreatedAt, c.UpdatedAt = fromDB(created), fromDB(updated)
 	c.Streams = []track.Stream{}
@@ -155,7 +162,7 @@ func (db *DB) loadStreams(ctx context.Context, byID map[int64]*track.Campaign, w
 
 func campaignArgs(c *track.Campaign) []any {
 	return []any{c.Alias, c.Name, c.TrafficSourceID, c.Cost.Model, int64(c.Cost.Amount), c.Cost.Currency, c.Cost.FromParam,
-		c.UniquenessHours, c.UniquenessMethod, c.Rotation, c.VisitorBinding, c.Paused, c.Notes}
+		c.UniquenessHours, c.UniquenessMethod, c.Rotation, c.VisitorBinding, c.Paused, c.Notes, jsonText(c.Postback)}
 }
 
 // checkCampaign checks what the database knows and validation cannot: a
@@ -289,8 +296,8 @@ func (db *DB) CreateCampaign(ctx context.Context, c *track.Campaign) error {
 			return err
 		}
 		id, err := tx.insert(ctx, `INSERT INTO campaigns (alias, name, traffic_source_id, cost_model, cost_amount, cost_currency,
-			cost_from_param, uniqueness_hours, uniqueness_method, rotation, visitor_binding, paused, notes, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, append(campaignArgs(c), toDB(c.CreatedAt), toDB(c.UpdatedAt))...)
+			cost_from_param, uniqueness_hours, uniqueness_method, rotation, visitor_binding, paused, notes, postback, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, append(campaignArgs(c), toDB(c.CreatedAt), toDB(c.UpdatedAt))...)
 		if err != nil {
 			return err
 		}
@@ -318,7 +325,7 @@ func (db *DB) UpdateCampaign(ctx context.Context, c *track.Campaign) error {
 		}
 		res, err := tx.exec(ctx, `UPDATE campaigns SET alias = ?, name = ?, traffic_source_id = ?, cost_model = ?, cost_amount = ?,
 			cost_currency = ?, cost_from_param = ?, uniqueness_hours = ?, uniqueness_method = ?, rotation = ?,
-			visitor_binding = ?, paused = ?, notes = ?, updated_at = ? WHERE id = ?`, append(campaignArgs(c), toDB(c.UpdatedAt), c.ID)...)
+			visitor_binding = ?, paused = ?, notes = ?, postback = ?, updated_at = ? WHERE id = ?`, append(campaignArgs(c), toDB(c.UpdatedAt), c.ID)...)
 		if err := updated(res, err, "campaign", c.ID); err != nil {
 			return err
 		}

@@ -206,15 +206,23 @@ type Settings struct {
 	// PostbackKey authenticates incoming postbacks. It is generated on the
 	// first start and read-only through the API.
 	PostbackKey string `json:"postback_key" api:"readonly"`
+	// OutboundAllow lists the private, loopback or link-local addresses
+	// (IPs or CIDR ranges) that outgoing postbacks and webhooks may reach;
+	// all others of those are refused (SSRF guard).
+	OutboundAllow []string `json:"outbound_allow"`
+	// OutboundRetryHours is how long a failing delivery is retried.
+	OutboundRetryHours int `json:"outbound_retry_hours"`
 }
 
 // DefaultSettings are the settings of a new installation.
 func DefaultSettings() Settings {
 	return Settings{
-		AccountCurrency: "USD",
-		Timezone:        "UTC",
-		TrustedProxies:  []string{},
-		ClickDurability: "async",
+		AccountCurrency:    "USD",
+		Timezone:           "UTC",
+		TrustedProxies:     []string{},
+		ClickDurability:    "async",
+		OutboundAllow:      []string{},
+		OutboundRetryHours: 24,
 	}
 }
 
@@ -250,6 +258,20 @@ func (s *Settings) Validate() error {
 	}
 	if !oneOf(s.ClickDurability, "async", "sync") {
 		return Invalid("click_durability", "unknown mode %q (want async or sync)", s.ClickDurability)
+	}
+	if s.OutboundAllow == nil {
+		s.OutboundAllow = []string{}
+	}
+	for i, p := range s.OutboundAllow {
+		if _, err := ParsePrefix(p); err != nil {
+			return Invalid("outbound_allow["+strconv.Itoa(i)+"]", "%q is not an IP address or CIDR range", p)
+		}
+	}
+	if s.OutboundRetryHours == 0 {
+		s.OutboundRetryHours = 24
+	}
+	if s.OutboundRetryHours < 1 || s.OutboundRetryHours > 24*30 {
+		return Invalid("outbound_retry_hours", "must be between 1 and 720")
 	}
 	return nil
 }

@@ -32,11 +32,20 @@ type Campaign struct {
 	Paused         bool     `json:"paused"`
 	Notes          string   `json:"notes"`
 	Streams        []Stream `json:"streams"`
+	// Postback is the campaign's own postback to its traffic source: sent
+	// besides the source's, or instead of it with replace_source.
+	Postback CampaignPostback `json:"postback"`
 	// URL is derived, never stored: the campaign link to paste into the
 	// traffic source, with the source's macros in place.
 	URL       string    `json:"url,omitempty" api:"readonly"`
 	CreatedAt time.Time `json:"created_at" api:"readonly"`
 	UpdatedAt time.Time `json:"updated_at" api:"readonly"`
+}
+
+// CampaignPostback is a campaign's outgoing postback.
+type CampaignPostback struct {
+	SourcePostback
+	ReplaceSource bool `json:"replace_source"`
 }
 
 // Cost is a campaign's cost model.
@@ -138,6 +147,7 @@ var aliasRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_\-]{0,63}$`)
 // Normalize fills defaults that a client may leave out and lower-cases
 // the alias: campaign links are case-insensitive.
 func (c *Campaign) Normalize(accountCurrency string) {
+	c.Postback.Normalize()
 	c.Alias = strings.ToLower(strings.TrimSpace(c.Alias))
 	c.Name = strings.TrimSpace(c.Name)
 	if c.Cost.Model == "" {
@@ -239,6 +249,9 @@ func (c *Campaign) Validate() error {
 		return err
 	}
 	if err := validName("name", c.Name); err != nil {
+		return err
+	}
+	if err := c.Postback.validate("postback"); err != nil {
 		return err
 	}
 	if !oneOf(c.Cost.Model, "none", "cpc", "cpm", "cpa", "revshare") {

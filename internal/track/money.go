@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/big"
 	"math/bits"
 	"reflect"
 	"strconv"
@@ -203,4 +204,27 @@ func saturate(neg bool) Money {
 		return Money(math.MinInt64 + 1)
 	}
 	return Money(math.MaxInt64)
+}
+
+// Percent returns p percent of m, rounded half away from zero.
+func (m Money) Percent(p int) Money {
+	if p == 100 {
+		return m
+	}
+	x := new(big.Int).Mul(big.NewInt(int64(m)), big.NewInt(int64(p)))
+	q, r := new(big.Int).QuoRem(x, big.NewInt(100), new(big.Int))
+	if r.Abs(r).Int64()*2 >= 100 {
+		if x.Sign() < 0 {
+			q.Sub(q, big.NewInt(1))
+		} else {
+			q.Add(q, big.NewInt(1))
+		}
+	}
+	if !q.IsInt64() {
+		if x.Sign() < 0 {
+			return Money(math.MinInt64)
+		}
+		return Money(math.MaxInt64)
+	}
+	return Money(q.Int64())
 }

@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -78,13 +79,100 @@ type SourceParam struct {
 	Macro string `json:"macro,omitempty"`
 }
 
-// SourcePostback is how trackd tells the source about a conversion.
+// SourcePostback is how trackd tells the source about a conversion: a
+// template of the conversion context (see internal/macro), sent when a
+// conversion gets one of Statuses. A campaign may have its own.
 type SourcePostback struct {
-	URL                 string   `json:"url"`
-	Method              string   `json:"method"`
-	Statuses            []Status `json:"statuses"`
-	PayoutSharePercent  int      `json:"payout_share_percent"`
-	FirstConversionOnly bool     `json:"first_conversion_only"`
+	URL                string   `json:"url"`
+	Method             string   `json:"method"`
+	Statuses           []Status `json:"statuses"`
+	PayoutSharePercent int      `json:"payout_share_percent"`
+	// FirstConversionOnly skips the click's upsells and rebills.
+	FirstConversionOnly bool `json:"first_conversion_only"`
+	// Body is an optional template sent as the body of a POST (JSON,
+	// unless Headers say otherwise); Headers are templates too.
+	Body    string            `json:"body,omitempty"`
+	Headers map[string]string `json:"headers,omitempty"`
+}
+
+// Normalize fills defaults that a client may leave out.
+func (p *SourcePostback) Normalize() {
+	if p.Method == "" {
+		p.Method = "GET"
+	}
+	p.Method = strings.ToUpper(p.Method)
+	if p.Statuses == nil {
+		p.Statuses = []Status{}
+	}
+	if p.URL != "" && len(p.Statuses) == 0 {
+		p.Statuses = []Status{StatusLead, StatusSale}
+	}
+	if p.PayoutSharePercent == 0 {
+		p.PayoutSharePercent = 100
+	}
+}
+
+// Fires reports whether the postback is sent for a conversion with status.
+func (p *SourcePostback) Fires(st Status) bool { return p.URL != "" && slices.Contains(p.Statuses, st) }
+
+// Validate checks p; call Normalize first.
+func (p *SourcePostback) Validate() error { return p.validate("postback") }
+
+func (p *SourcePostback) validate(field string) error {
+	if p.URL != "" {
+		if err := validTemplateURL(field+".url", p.URL, macro.Conversion); err != nil {
+			return err
+		}
+	}
+	if p.Method != "GET" && p.Method != "POST" {
+		return Invalid(field+".method", "method %q: want GET or POST", p.Method)
+	}
+	for i, st := range p.Statuses {
+		if !st.Valid() {
+			return Invalid(field+".statuses["+strconv.Itoa(i)+"]", "unknown status %q (want lead, sale, rejected or rebill)", st)
+		}
+	}
+	if p.PayoutSharePercent < 0 || p.PayoutSharePercent > 1000 {
+		return Invalid(field+".payout_share_percent", "must be between 0 and 1000")
+	}
+	if p.Body != "" {
+		if p.Method != "POST" {
+			return Invalid(field+".body", "a body needs method POST")
+		}
+		if len(p.Body) > 16<<10 {
+			return Invalid(field+".body", "is longer than 16 KiB")
+		}
+		if err := macro.Validate(p.Body, macro.Conversion); err != nil {
+			return Invalid(field+".body", "%v", err)
+		}
+	}
+	if len(p.Headers) > 20 {
+		return Invalid(field+".headers", "at most 20 headers")
+	}
+	for k, v := range p.Headers {
+		if !validHeaderName(k) {
+			return Invalid(field+".headers", "header name %q is not a token", k)
+		}
+		if len(v) > 1024 || strings.ContainsAny(v, "\r\n") {
+			return Invalid(field+".headers."+k, "must be one line of at most 1024 bytes")
+		}
+		if err := macro.Validate(v, macro.Conversion); err != nil {
+			return Invalid(field+".headers."+k, "%v", err)
+		}
+	}
+	return nil
+}
+
+func validHeaderName(k string) bool {
+	if k == "" || len(k) > 64 {
+		return false
+	}
+	for _, c := range []byte(k) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
 }
 
 // Normalize fills defaults that a client may leave out.
@@ -93,19 +181,7 @@ func (s *TrafficSource) Normalize() {
 	if s.Params == nil {
 		s.Params = []SourceParam{}
 	}
-	if s.Postback.Method == "" {
-		s.Postback.Method = "GET"
-	}
-	s.Postback.Method = strings.ToUpper(s.Postback.Method)
-	if s.Postback.Statuses == nil {
-		s.Postback.Statuses = []Status{}
-	}
-	if s.Postback.URL != "" && len(s.Postback.Statuses) == 0 {
-		s.Postback.Statuses = []Status{StatusLead, StatusSale}
-	}
-	if s.Postback.PayoutSharePercent == 0 {
-		s.Postback.PayoutSharePercent = 100
-	}
+	s.Postback.Normalize()
 }
 
 // Validate checks s; call Normalize first.
@@ -135,22 +211,8 @@ func (s *TrafficSource) Validate() error {
 			return Invalid(f+".macro", "macro must be valid text of at most 100 bytes")
 		}
 	}
-	pb := s.Postback
-	if pb.URL != "" {
-		if err := validTemplateURL("postback.url", pb.URL, macro.Conversion); err != nil {
-			return err
-		}
-	}
-	if pb.Method != "GET" && pb.Method != "POST" {
-		return Invalid("postback.method", "method %q: want GET or POST", pb.Method)
-	}
-	for i, st := range pb.Statuses {
-		if !st.Valid() {
-			return Invalid("postback.statuses["+strconv.Itoa(i)+"]", "unknown status %q (want lead, sale, rejected or rebill)", st)
-		}
-	}
-	if pb.PayoutSharePercent < 0 || pb.PayoutSharePercent > 1000 {
-		return Invalid("postback.payout_share_percent", "must be between 0 and 1000")
+	if err := s.Postback.validate("postback"); err != nil {
+		return err
 	}
 	return validNotes(s.Notes)
 }
