@@ -92,7 +92,7 @@ func (s *Snapshot) Expand(p *Postback, c *track.Click, conv *track.Conversion, n
 		payout: conv.Payout.Percent(p.PayoutSharePercent), currency: s.Settings.AccountCurrency, src: s.sources[c.TrafficSourceID]}
 	e := Expanded{Method: p.Method, URL: string(p.url.Expand(nil, v, now))}
 	if p.body != nil {
-		e.Body = string(p.body.Expand(nil, v, now))
+		e.Body = string(p.body.ExpandJSON(nil, v, now))
 	}
 	if len(p.headers) > 0 {
 		e.Header = make(map[string]string, len(p.headers))

@@ -27,7 +27,9 @@ func (fuzzValues) AppendValue(dst []byte, name, arg string) ([]byte, bool) {
 	return append(dst, arg...), true
 }
 
-// withoutMacros returns s with every {...} removed. s must have parsed.
+// withoutMacros returns s with every macro removed: each {...} but those
+// whose text up to the next brace holds a quote or a line break (JSON
+// braces). s must have parsed.
 func withoutMacros(s string) string {
 	var b strings.Builder
 	for {
@@ -36,9 +38,17 @@ func withoutMacros(s string) string {
 			b.WriteString(s)
 			return b.String()
 		}
+		j := strings.IndexAny(s[i+1:], "{}")
+		if j < 0 {
+			j = len(s) - i - 1
+		}
+		if strings.ContainsAny(s[i+1:i+1+j], "\"\n") {
+			b.WriteString(s[:i+1])
+			s = s[i+1:]
+			continue
+		}
 		b.WriteString(s[:i])
-		j := strings.IndexByte(s[i:], '}')
-		s = s[i+j+1:]
+		s = s[i+1+j+1:]
 	}
 }
 
@@ -56,6 +66,8 @@ func FuzzParse(f *testing.F) {
 		"{",
 		"a{b{c}",
 		"{clikid}",
+		`{"id":"{_clickid}","p":{payout},"n":{"x":[1]}}`,
+		"{\n  \"a\": 1\n}",
 		"{status}",
 		"{date:2006,Nowhere/City}",
 		"{status:lead=1 lead=2}",

@@ -220,12 +220,17 @@ func Parse(template string, ctx Context) (*Template, error) {
 	for i < len(s) {
 		j := strings.IndexByte(s[i:], '{')
 		if j < 0 {
-			t.segs = append(t.segs, segment{kind: kindLiteral, text: s[i:]})
+			t.appendLiteral(s[i:])
 			break
 		}
 		open := i + j
+		if jsonBrace(s[open+1:]) {
+			t.appendLiteral(s[i : open+1])
+			i = open + 1
+			continue
+		}
 		if open > i {
-			t.segs = append(t.segs, segment{kind: kindLiteral, text: s[i:open]})
+			t.appendLiteral(s[i:open])
 		}
 		k := strings.IndexAny(s[open+1:], "{}")
 		if k < 0 || s[open+1+k] == '{' {
@@ -254,6 +259,25 @@ func Parse(template string, ctx Context) (*Template, error) {
 		i = close + 1
 	}
 	return t, nil
+}
+
+// jsonBrace reports whether the brace before rest is text, as in a JSON
+// body ({"id": "{clickid}"}): what follows it up to the next brace holds a
+// quote or a line break, which no macro does.
+func jsonBrace(rest string) bool {
+	if k := strings.IndexAny(rest, "{}"); k >= 0 {
+		rest = rest[:k]
+	}
+	return strings.ContainsAny(rest, "\"\n")
+}
+
+// appendLiteral adds text, joined to a literal segment before it.
+func (t *Template) appendLiteral(text string) {
+	if n := len(t.segs); n > 0 && t.segs[n-1].kind == kindLiteral {
+		t.segs[n-1].text += text
+		return
+	}
+	t.segs = append(t.segs, segment{kind: kindLiteral, text: text})
 }
 
 // shorten returns at most n bytes of s, avoiding a cut inside a valid
@@ -409,6 +433,18 @@ func (t *Template) Macros() []string {
 // Expand allocates nothing itself; when dst has room for the output, and
 // v does not allocate, expansion is allocation-free.
 func (t *Template) Expand(dst []byte, v Values, now time.Time) []byte {
+	return t.expand(dst, v, now, escapeFrom)
+}
+
+// ExpandJSON is Expand for a template that is a JSON text, such as a POST
+// body: values are escaped as the inside of a JSON string instead of a
+// query component ({"id":"{external_id}"} stays valid JSON whatever the
+// value holds); raw macros are put in as they are.
+func (t *Template) ExpandJSON(dst []byte, v Values, now time.Time) []byte {
+	return t.expand(dst, v, now, escapeJSONFrom)
+}
+
+func (t *Template) expand(dst []byte, v Values, now time.Time, escape func([]byte, int) []byte) []byte {
 	for i := range t.segs {
 		seg := &t.segs[i]
 		start := len(dst)
@@ -433,7 +469,7 @@ func (t *Template) Expand(dst []byte, v Values, now time.Time) []byte {
 			}
 		}
 		if !seg.raw {
-			dst = escapeFrom(dst, start)
+			dst = escape(dst, start)
 		}
 	}
 	return dst
@@ -464,6 +500,25 @@ func shouldEscape(c byte) bool {
 		return false
 	}
 	return true
+}
+
+// escapeJSONFrom escapes dst[start:] as the inside of a JSON string:
+// quotes, backslashes and control characters. Invalid UTF-8 is replaced.
+func escapeJSONFrom(dst []byte, start int) []byte {
+	v := string(dst[start:])
+	dst = dst[:start]
+	const hex = "0123456789abcdef"
+	for _, r := range strings.ToValidUTF8(v, "\uFFFD") {
+		switch {
+		case r == '"' || r == '\\':
+			dst = append(dst, '\\', byte(r))
+		case r < 0x20:
+			dst = append(dst, '\\', 'u', '0', '0', hex[r>>4], hex[r&0xf])
+		default:
+			dst = utf8.AppendRune(dst, r)
+		}
+	}
+	return dst
 }
 
 // escapeFrom escapes dst[start:] in place as a query component, exactly as

@@ -432,3 +432,16 @@ func TestMacrosIsACopy(t *testing.T) {
 		t.Errorf("Macros() after modifying a previous result = %q", got)
 	}
 }
+
+func TestExpandJSON(t *testing.T) {
+	vals := &fakeValues{simple: map[string]string{"clickid": `a"b\c`, "keyword": "line\nbreak é", "payout": "1.5"}}
+	tpl := mustParse(t, `{"id":"{clickid}","k":"{keyword}","p":{payout},"raw":"{_clickid}","o":{"n":[1]}}`, Conversion)
+	got := string(tpl.ExpandJSON(nil, vals, time.Now()))
+	want := `{"id":"a\"b\\c","k":"line\u000abreak é","p":1.5,"raw":"a"b\c","o":{"n":[1]}}`
+	if got != want {
+		t.Errorf("ExpandJSON = %s, want %s", got, want)
+	}
+	if got := string(tpl.ExpandJSON([]byte("x"), vals, time.Now())); got != "x"+want {
+		t.Errorf("ExpandJSON after a prefix = %s", got)
+	}
+}

@@ -2,6 +2,9 @@ package outbound_test
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -335,5 +338,325 @@ func TestDeliveryThroughFaults(t *testing.T) {
 		if all := e.jobs(""); len(all) != n+1 {
 			t.Errorf("%d jobs after a duplicate postback, want %d", len(all), n+1)
 		}
+	})
+}
+
+// TestBadReceivers: a receiver that answers 500, redirects, sends a
+// gigabyte, resets the connection or hangs: each attempt is logged with
+// its reason and the right retry decision, and no worker gets stuck.
+func TestBadReceivers(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		o := fast
+		o.PauseAfter = 1000
+		e := newEnv(t, db, o)
+		allow(e)
+		landed := make(chan bool, 10)
+		mux := http.NewServeMux()
+		mux.HandleFunc("/500", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "boom", 500) })
+		mux.HandleFunc("/302", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/landed", http.StatusFound) })
+		mux.HandleFunc("/landed", func(w http.ResponseWriter, r *http.Request) { landed <- true })
+		mux.HandleFunc("/huge", func(w http.ResponseWriter, r *http.Request) {
+			chunk := []byte(strings.Repeat("x", 64<<10))
+			for i := 0; i < 1<<14; i++ { // 1 GiB unless the client goes away
+				if _, err := w.Write(chunk); err != nil {
+					return
+				}
+			}
+		})
+		mux.HandleFunc("/reset", func(w http.ResponseWriter, r *http.Request) {
+			conn, _, _ := w.(http.Hijacker).Hijack()
+			conn.(*net.TCPConn).SetLinger(0)
+			conn.Close()
+		})
+		mux.HandleFunc("/hang", func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
+		srv := &http.Server{Handler: mux}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		go srv.Serve(ln)
+		defer srv.Close()
+		hooks := map[string]string{}
+		for _, p := range []string{"/500", "/302", "/huge", "/reset", "/hang"} {
+			id := e.create("/webhooks", `{"name":"`+p+`","url":"http://`+ln.Addr().String()+p+`","enabled":true}`)
+			hooks[track.Target(track.TargetWebhook, id)] = p
+		}
+		e.setup("", "")
+		e.postback("subid=" + e.click("x") + "&status=lead&payout=1")
+
+		state := func(path string) track.OutboundJob {
+			for target, p := range hooks {
+				if p == path {
+					js := e.jobs("target=" + target)
+					if len(js) != 1 {
+						t.Fatalf("%d jobs for %s, want 1", len(js), path)
+					}
+					var full track.OutboundJob
+					json.Unmarshal([]byte(e.api("GET", fmt.Sprintf("/outbound/%d", js[0].ID), "", 200)), &full)
+					return full
+				}
+			}
+			panic(path)
+		}
+		e.waitFor("every bad receiver tried twice or settled", func() bool {
+			for _, p := range []string{"/500", "/reset", "/hang"} {
+				if state(p).Attempts < 2 {
+					return false
+				}
+			}
+			return state("/302").State != track.JobPending && state("/huge").State != track.JobPending
+		})
+		for _, c := range []struct {
+			path, state, reason string
+		}{
+			{"/500", track.JobPending, "500"},
+			{"/302", track.JobFailed, "redirect 302 not followed"},
+			{"/huge", track.JobDelivered, "200"},
+			{"/reset", track.JobPending, "reset"},
+			{"/hang", track.JobPending, "timeout"},
+		} {
+			j := state(c.path)
+			last := j.History[len(j.History)-1]
+			if j.State != c.state || !strings.Contains(last.Reason, c.reason) {
+				t.Errorf("%s: state %s, last attempt %q; want %s and a reason with %q", c.path, j.State, last.Reason, c.state, c.reason)
+			}
+			if len(last.Response) > outbound.MaxResponse {
+				t.Errorf("%s: %d bytes of response kept, want at most %d", c.path, len(last.Response), outbound.MaxResponse)
+			}
+		}
+		select {
+		case <-landed:
+			t.Error("the redirect was followed")
+		default:
+		}
+	})
+}
+
+// TestSSRFGuard: without an allow-list, a target on a loopback or private
+// address is refused at connect time, logged as such and not retried.
+func TestSSRFGuard(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db, fast)
+		r := newReceiver(t)
+		e.setup(`{"url":"`+r.url("/pb?c={clickid}")+`"}`, "")
+		// A name that resolves to loopback is refused as well as the address.
+		e.create("/webhooks", `{"name":"local","url":"http://localhost:`+strings.Split(r.addr, ":")[1]+`/hook","enabled":true}`)
+		e.postback("subid=" + e.click("x") + "&status=lead")
+		e.waitFor("both jobs failed", func() bool { return len(e.jobs("state=failed")) == 2 })
+		for _, j := range e.jobs("") {
+			if !strings.Contains(j.LastReason, "refused") || !strings.Contains(j.LastReason, "loopback") || j.Attempts != 1 {
+				t.Errorf("job %s: %d attempts, reason %q; want one refused attempt naming loopback", j.Target, j.Attempts, j.LastReason)
+			}
+		}
+		if got := r.delivered(); len(got) != 0 {
+			t.Errorf("the receiver got %d requests", len(got))
+		}
+		// Allowed by the setting, a retry goes through.
+		allow(e)
+		e.api("POST", "/outbound/retry", fmt.Sprintf(`{"target":"%s"}`, track.Target(track.TargetSource, e.source)), 200)
+		e.waitFor("the retried job delivered", func() bool { return len(e.jobs("state=delivered")) == 1 })
+	})
+}
+
+// TestWebhooks: the body says what happened and is signed with the
+// webhook's secret as docs/outbound.md tells receivers to check.
+func TestWebhooks(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db, fast)
+		allow(e)
+		const secret = "webhook-secret-0123456789"
+		type call struct {
+			event, status string
+			signed        bool
+			key           string
+		}
+		calls := make(chan call, 10)
+		ln, _ := net.Listen("tcp", "127.0.0.1:0")
+		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			body, _ := io.ReadAll(r.Body)
+			sig := r.Header.Get("X-Trackd-Signature") // t=TS,v1=HEX
+			ts, mac, _ := strings.Cut(strings.TrimPrefix(sig, "t="), ",v1=")
+			m := hmac.New(sha256.New, []byte(secret))
+			io.WriteString(m, ts+".")
+			m.Write(body)
+			var v struct {
+				Event      string
+				Conversion struct{ Status string }
+				Click      struct {
+					ExternalID string `json:"external_id"`
+				}
+			}
+			json.Unmarshal(body, &v)
+			calls <- call{v.Event, v.Conversion.Status, hmac.Equal([]byte(mac), []byte(hex.EncodeToString(m.Sum(nil)))) &&
+				v.Click.ExternalID == "E1", r.Header.Get("Idempotency-Key")}
+		})}
+		go srv.Serve(ln)
+		defer srv.Close()
+		e.create("/webhooks", `{"name":"mine","url":"http://`+ln.Addr().String()+`/","enabled":true,"secret":"`+secret+`"}`)
+		e.create("/webhooks", `{"name":"off","url":"http://`+ln.Addr().String()+`/off","enabled":false}`)
+		e.setup("", "")
+		id := e.click("E1")
+		e.postback("subid=" + id + "&status=lead&payout=2")
+		e.postback("subid=" + id + "&status=sale")
+		var got []call
+		for range 2 {
+			select {
+			case c := <-calls:
+				got = append(got, c)
+			case <-time.After(30 * time.Second):
+				t.Fatalf("webhook calls: %+v, want 2", got)
+			}
+		}
+		if got[0].event != "conversion.created" || got[0].status != "lead" || got[1].event != "conversion.updated" ||
+			got[1].status != "sale" || !got[0].signed || !got[1].signed || got[0].key == got[1].key || got[0].key == "" {
+			t.Errorf("webhook calls %+v: want created/lead then updated/sale, both signed, distinct idempotency keys", got)
+		}
+		// An admin sees the secret, a viewer does not.
+		if body := e.api("GET", "/webhooks", "", 200); !strings.Contains(body, secret) {
+			t.Errorf("an admin does not see the webhook secret: %s", body)
+		}
+		viewer := track.APIKey{Name: "viewer", Role: track.RoleViewer}
+		if err := db.CreateAPIKey(context.Background(), &viewer); err != nil {
+			t.Fatal(err)
+		}
+		admin := e.key
+		e.key = viewer.Key
+		if body := e.api("GET", "/webhooks", "", 200); strings.Contains(body, secret) || !strings.Contains(body, "mine") {
+			t.Errorf("a viewer sees the webhook secret: %s", body)
+		}
+		e.key = admin
+	})
+}
+
+// TestPauseAndResume: a target that keeps failing is paused with a
+// visible reason, its jobs wait (not given up), a probe finds it back and
+// its backlog goes out; a pause by hand holds jobs until resumed.
+func TestPauseAndResume(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		o := fast
+		o.PauseAfter = 3
+		e := newEnv(t, db, o)
+		allow(e)
+		r := newReceiver(t)
+		e.setup(`{"url":"`+r.url("/pb?c={clickid}")+`"}`, "")
+		target := track.Target(track.TargetSource, e.source)
+		targets := func() []track.OutboundTarget {
+			var v struct{ Items []track.OutboundTarget }
+			json.Unmarshal([]byte(e.api("GET", "/outbound/targets", "", 200)), &v)
+			return v.Items
+		}
+		r.set("down")
+		for i := range 5 {
+			e.postback("subid=" + e.click(fmt.Sprint(i)) + "&status=lead")
+		}
+		e.waitFor("the target paused", func() bool { ts := targets(); return len(ts) == 1 && ts[0].Paused })
+		ts := targets()
+		if !ts[0].AutoPaused || !strings.Contains(ts[0].Reason, "3 failed deliveries") || ts[0].Pending != 5 {
+			t.Errorf("paused target %+v: want auto-paused after 3 failures, 5 jobs pending", ts[0])
+		}
+		r.set("up")
+		e.waitFor("the backlog delivered after a probe", func() bool { return len(e.jobs("state=delivered")) == 5 })
+		if ts := targets(); ts[0].Paused || ts[0].Failures != 0 {
+			t.Errorf("target after recovery %+v: want resumed, no failures", ts[0])
+		}
+
+		e.api("POST", "/outbound/targets/"+target+"/pause", "", 204)
+		e.postback("subid=" + e.click("later") + "&status=lead")
+		time.Sleep(200 * time.Millisecond) // ten polls of the queue
+		if js := e.jobs("state=pending"); len(js) != 1 || js[0].Attempts != 0 {
+			t.Fatalf("while paused by hand: pending %+v, want one job never tried", js)
+		}
+		e.api("POST", "/outbound/targets/"+target+"/resume", "", 204)
+		e.waitFor("the held job delivered", func() bool { return len(e.jobs("state=delivered")) == 6 })
+
+		for _, bad := range []string{"nope", "source:x", "source:", "webhook:1:2"} {
+			e.api("POST", "/outbound/targets/"+url.PathEscape(bad)+"/pause", "", 400)
+		}
+	})
+}
+
+// TestTemplates: a campaign's own postback beside or instead of its
+// source's, first conversion only, POST bodies and headers, the test
+// endpoint, and templates refused when saved.
+func TestTemplates(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db, fast)
+		allow(e)
+		r := newReceiver(t)
+		e.setup(`{"url":"`+r.url("/source?c={external_id}&s={status}")+`","statuses":["lead","sale","rebill"],"first_conversion_only":true}`,
+			`{"url":"`+r.url("/campaign")+`","method":"POST","statuses":["lead","sale","rebill"],
+			"body":"{\"id\":\"{_external_id}\",\"p\":{payout},\"tid\":\"{_tid}\"}","headers":{"X-Token":"t-{campaign_id}"}}`)
+		id := e.click("E7")
+		e.postback("subid=" + id + "&status=lead&payout=4&tid=A")
+		e.postback("subid=" + id + "&status=sale&payout=4&tid=B") // an upsell: a new conversion
+		e.waitFor("three deliveries", func() bool { return len(r.delivered()) == 3 })
+		var source, campaign int
+		for _, req := range r.delivered() {
+			switch req.URL.Path {
+			case "/source":
+				source++
+				if req.URL.RawQuery != "c=E7&s=lead" || req.Method != "GET" {
+					t.Errorf("source postback %s %s", req.Method, req.URL)
+				}
+			case "/campaign":
+				campaign++
+				r.mu.Lock()
+				body := r.body[req]
+				r.mu.Unlock()
+				if req.Method != "POST" || req.Header.Get("X-Token") != fmt.Sprintf("t-%d", e.camp) ||
+					req.Header.Get("Content-Type") != "application/json" || !strings.Contains(body, `"id":"E7","p":4`) {
+					t.Errorf("campaign postback %s %v %s", req.Method, req.Header, body)
+				}
+			}
+		}
+		if source != 1 || campaign != 2 {
+			t.Errorf("%d source and %d campaign postbacks, want 1 (first conversion only) and 2", source, campaign)
+		}
+
+		// The test endpoint expands without sending, or sends.
+		conv := e.jobs("target=" + track.Target(track.TargetSource, e.source))[0].ConversionID
+		var res outbound.TestResult
+		json.Unmarshal([]byte(e.api("POST", "/outbound/test", fmt.Sprintf(`{"conversion_id":%d,"postback":{"url":"https://x.example/?p={payout}&s={status:lead=1}"}}`, conv), 200)), &res)
+		if res.URL != "https://x.example/?p=4&s=1" || !res.Fires || res.Attempt != nil {
+			t.Errorf("test expansion %+v", res)
+		}
+		json.Unmarshal([]byte(e.api("POST", "/outbound/test", fmt.Sprintf(`{"conversion_id":%d,"target":"%s","send":true}`,
+			conv, track.Target(track.TargetSource, e.source)), 200)), &res)
+		if res.Attempt == nil || res.Attempt.Outcome != "delivered" || !strings.HasSuffix(res.URL, "/source?c=E7&s=lead") {
+			t.Errorf("test send %+v", res)
+		}
+
+		// Replacing the source's postback; refused templates.
+		e.api("PATCH", fmt.Sprintf("/campaigns/%d", e.camp), `{"postback":{"url":"`+r.url("/only")+`","replace_source":true}}`, 200)
+		e.postback("subid=" + e.click("E8") + "&status=lead")
+		e.waitFor("the replacing postback", func() bool {
+			for _, req := range r.delivered() {
+				if req.URL.Path == "/only" {
+					return true
+				}
+			}
+			return false
+		})
+		if js := e.jobs("target=" + track.Target(track.TargetSource, e.source)); len(js) != 1 {
+			t.Errorf("%d source jobs, want 1: the campaign replaces the source's postback", len(js))
+		}
+		for _, c := range []struct{ body, field string }{
+			{`{"name":"X","postback":{"url":"https://x.example/?a={nosuch}"}}`, "postback.url"},
+			{`{"name":"X","postback":{"url":"ftp://x.example/"}}`, "postback.url"},
+			{`{"name":"X","postback":{"url":"https://x.example/","statuses":["won"]}}`, "postback.statuses[0]"},
+			{`{"name":"X","postback":{"url":"https://x.example/","body":"{x}"}}`, "postback.body"},
+			{`{"name":"X","postback":{"url":"https://x.example/","method":"POST","headers":{"Bad Name":"v"}}}`, "postback.headers"},
+			{`{"name":"X","postback":{"url":"https://x.example/","method":"POST","headers":{"X-A":"{nope}"}}}`, "postback.headers.X-A"},
+		} {
+			if body := e.api("POST", "/traffic-sources", c.body, 422); !strings.Contains(body, `"field":"`+c.field+`"`) {
+				t.Errorf("%s: %s, want field %s", c.body, body, c.field)
+			}
+		}
+		e.api("POST", "/webhooks", `{"name":"W","url":"file:///etc/passwd"}`, 422)
+		e.api("POST", "/webhooks", `{"name":"W","url":"https://x.example/","events":["click"]}`, 422)
+		e.api("POST", "/outbound/test", fmt.Sprintf(`{"conversion_id":999999,"target":"source:%d"}`, e.source), 404)
+		e.api("POST", "/outbound/test", `{"target":"source:1"}`, 422)
+		e.api("GET", "/outbound?state=lost", "", 400)
+		e.api("POST", "/outbound/retry", `{}`, 400)
 	})
 }
