@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/trackd/trackd/internal/store"
 )
@@ -106,4 +107,17 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
 	return nil, usageError{fmt.Sprintf("unknown log format %q (want text or json)", format)}
+}
+
+// envDuration reads a duration from the environment, def when unset.
+func envDuration(getenv func(string) string, key string, def time.Duration) (time.Duration, error) {
+	s := getenv(key)
+	if s == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, usageError{fmt.Sprintf("%s: %q is not a duration such as 90s or 2m", key, s)}
+	}
+	return d, nil
 }

@@ -5,7 +5,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -485,6 +487,116 @@ func TestPostbacksSurviveKill9(t *testing.T) {
 				if n != 1 {
 					t.Errorf("click %s has %d conversions after the retries, want 1", id, n)
 				}
+			}
+		})
+	}
+}
+
+// TestDeliveriesSurviveKill9 queues outgoing postbacks to a slow local
+// receiver, kills trackd with SIGKILL mid-delivery, restarts it, and
+// checks that every conversion's postback arrives; a conversion delivered
+// twice was in flight at the kill, and both times with the same
+// Idempotency-Key.
+func TestDeliveriesSurviveKill9(t *testing.T) {
+	for _, engine := range storetest.Engines() {
+		t.Run(string(engine), func(t *testing.T) {
+			var (
+				mu   sync.Mutex
+				keys = map[string]map[string]int{} // tid → Idempotency-Key → deliveries
+				n    atomic.Int64
+			)
+			gate := make(chan struct{}) // held until every conversion is queued
+			recv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				<-gate
+				time.Sleep(20 * time.Millisecond)
+				tid := r.URL.Query().Get("tid")
+				mu.Lock()
+				if keys[tid] == nil {
+					keys[tid] = map[string]int{}
+				}
+				keys[tid][r.Header.Get("Idempotency-Key")]++
+				mu.Unlock()
+				n.Add(1)
+			})}
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			go recv.Serve(ln)
+			defer recv.Close()
+
+			_, _, env := storeEnv(t, engine, "kill-test-password")
+			env = append(env, "TRACKD_OUTBOUND_LEASE=10s")
+			s := startServe(t, env...)
+			key := strings.TrimSpace(string(apikeyCreate(t, env)))
+			post := apiCaller(t, s.addr, key)
+			post("PATCH", "/settings", `{"click_durability":"sync","outbound_allow":["127.0.0.0/8"]}`)
+			post("POST", "/traffic-sources", `{"name":"S","postback":{"url":"http://`+ln.Addr().String()+`/pb?tid={tid}"}}`)
+			post("POST", "/offers", `{"name":"O","url":"https://offer.example/?c={clickid}"}`)
+			post("POST", "/campaigns", `{"alias":"k","name":"K","traffic_source_id":1,"streams":[{"type":"default","offers":[{"offer_id":1}]}]}`)
+			var settings struct {
+				PostbackKey string `json:"postback_key"`
+			}
+			json.Unmarshal(post("GET", "/settings", ""), &settings)
+			noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+			const conversions = 300
+			for i := range conversions {
+				res, err := noRedirect.Get("http://" + s.addr + "/k")
+				if err != nil {
+					t.Fatal(err)
+				}
+				res.Body.Close()
+				id := strings.TrimPrefix(res.Header.Get("Location"), "https://offer.example/?c=")
+				res, err = http.Get(fmt.Sprintf("http://%s/%s/postback?subid=%s&status=lead&tid=T%d", s.addr, settings.PostbackKey, id, i))
+				if err != nil {
+					t.Fatal(err)
+				}
+				res.Body.Close()
+				if res.StatusCode != 200 {
+					t.Fatalf("postback %d: %d", i, res.StatusCode)
+				}
+			}
+			close(gate)
+			for n.Load() < 50 {
+				time.Sleep(time.Millisecond)
+			}
+			s.cmd.Process.Kill()
+			exit := <-s.done
+			s.done <- exit
+			before := n.Load()
+			t.Logf("%d deliveries before SIGKILL", before)
+
+			// Every job ends delivered: those the dead node had claimed once
+			// their lease runs out (at once on SQLite, which only one node uses).
+			s = startServe(t, env...)
+			get := apiCaller(t, s.addr, key)
+			for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+				mu.Lock()
+				got := len(keys)
+				mu.Unlock()
+				if got == conversions && strings.Contains(string(get("GET", "/outbound?state=pending", "")), `"items":[]`) {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("%d of %d conversions delivered after the restart", got, conversions)
+				}
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			twice := 0
+			for tid, ks := range keys {
+				if len(ks) != 1 {
+					t.Errorf("conversion %s delivered with %d different Idempotency-Keys: %v", tid, len(ks), ks)
+				}
+				for _, c := range ks {
+					if c > 1 {
+						twice++
+					}
+				}
+			}
+			t.Logf("%d conversions delivered twice (in flight at the kill)", twice)
+			if twice > 64 { // the workers in flight at once
+				t.Errorf("%d conversions delivered twice: more than could be in flight at the kill", twice)
 			}
 		})
 	}

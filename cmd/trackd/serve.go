@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/trackd/trackd/internal/outbound"
 	"github.com/trackd/trackd/internal/server"
 	"github.com/trackd/trackd/internal/track"
 )
@@ -27,8 +28,19 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	mmdb := fs.String("mmdb", getenv("TRACKD_MMDB"), "comma-separated `paths` of MaxMind-format .mmdb files (city, ISP, ASN, connection type) (TRACKD_MMDB)")
 	debugAddr := fs.String("debug-addr", getenv("TRACKD_DEBUG_ADDR"), "serve Go's /debug/pprof on this `address` (keep it private, e.g. 127.0.0.1:6060) (TRACKD_DEBUG_ADDR)")
 	botRanges := fs.String("bot-ranges", getenv("TRACKD_BOT_RANGES"), "comma-separated IP `ranges` whose visitors are bots (TRACKD_BOT_RANGES)")
+	var out outbound.Options
+	fs.IntVar(&out.Workers, "outbound-workers", 64, "outgoing postbacks and webhooks delivered at once")
+	lease, err := envDuration(getenv, "TRACKD_OUTBOUND_LEASE", time.Minute)
+	if err != nil {
+		return err
+	}
+	fs.DurationVar(&out.Lease, "outbound-lease", lease,
+		"how long a delivery this node claimed is its own: after a crash, PostgreSQL nodes retry it once this runs out (TRACKD_OUTBOUND_LEASE)")
 	if err := parse(fs, args, stderr); err != nil {
 		return err
+	}
+	if out.Lease < 10*time.Second {
+		return usageError{"-outbound-lease must be at least 10s: longer than a delivery attempt may take"}
 	}
 	log, err := newLogger(stderr, *logFormat, *logLevel)
 	if err != nil {
@@ -60,7 +72,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	defer ln.Close()
-	cfg := server.Config{Version: version(), MMDB: splitList(*mmdb)}
+	cfg := server.Config{Version: version(), MMDB: splitList(*mmdb), Outbound: out}
 	for _, r := range splitList(*botRanges) {
 		p, err := track.ParsePrefix(r)
 		if err != nil {
