@@ -28,7 +28,7 @@ import (
 // source whose clicks carry an external id in "cid", one offer and one
 // campaign "c" of that source.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	db      *store.DB
 	url     string
 	key     string
@@ -42,7 +42,7 @@ type env struct {
 var fast = outbound.Options{Backoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, Poll: 20 * time.Millisecond,
 	Timeout: 300 * time.Millisecond, ProbeEvery: 100 * time.Millisecond}
 
-func newEnv(t *testing.T, db *store.DB, o outbound.Options) *env {
+func newEnv(t testing.TB, db *store.DB, o outbound.Options) *env {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	if _, err := db.Init(ctx, "admin", "0123456789"); err != nil {
