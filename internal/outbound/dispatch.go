@@ -72,7 +72,8 @@ type Dispatcher struct {
 	now     func() time.Time
 
 	mu      sync.Mutex
-	perHost map[string]int
+	perHost map[string]int           // jobs claimed and not yet done, by host
+	slots   map[string]chan struct{} // deliveries under way, by host (at most PerHost)
 	busy    int
 	wg      sync.WaitGroup
 
@@ -90,7 +91,7 @@ func New(db *store.DB, snap func() *click.Snapshot, log *slog.Logger, reg promet
 	o.defaults()
 	g := NewGuard(allowList(snap().Settings.OutboundAllow))
 	d := &Dispatcher{db: db, snap: snap, guard: g, sender: NewSender(g, o.Timeout), log: log, o: o,
-		wake: make(chan struct{}, 1), done: make(chan struct{}, 1), perHost: map[string]int{}, now: time.Now}
+		wake: make(chan struct{}, 1), done: make(chan struct{}, 1), perHost: map[string]int{}, slots: map[string]chan struct{}{}, now: time.Now}
 	d.results = batch.New(db.RecordJobResults, batch.Options{
 		MaxBatch: 500,
 		Linger:   20 * time.Millisecond,
@@ -203,9 +204,19 @@ func (d *Dispatcher) claim(ctx context.Context) int {
 		d.mu.Lock()
 		d.busy++
 		d.perHost[host]++
+		slot := d.slots[host]
+		if slot == nil {
+			slot = make(chan struct{}, d.o.PerHost)
+			d.slots[host] = slot
+		}
 		d.mu.Unlock()
 		d.wg.Add(1)
-		go d.deliver(j, host)
+		go func() {
+			// One claim may hold more of a host's jobs than it may get at
+			// once: they take turns.
+			slot <- struct{}{}
+			d.deliver(j, host, func() { <-slot })
+		}()
 	}
 	if len(jobs) == room {
 		return len(jobs)
@@ -215,12 +226,14 @@ func (d *Dispatcher) claim(ctx context.Context) int {
 
 // deliver makes one attempt of j and queues its result. Deliveries run
 // outside the Run context: one in flight at shutdown ends by its timeout.
-func (d *Dispatcher) deliver(j track.OutboundJob, host string) {
+func (d *Dispatcher) deliver(j track.OutboundJob, host string, release func()) {
 	defer func() {
+		release()
 		d.mu.Lock()
 		d.busy--
 		if d.perHost[host]--; d.perHost[host] <= 0 {
 			delete(d.perHost, host)
+			delete(d.slots, host)
 		}
 		d.mu.Unlock()
 		d.wg.Done()
@@ -252,7 +265,7 @@ func (d *Dispatcher) deliver(j track.OutboundJob, host string) {
 	default:
 		r.Attempt.Outcome, r.Failure = "retry", true
 		next := start.Add(max(d.backoff(j.Attempts), a.RetryAfter))
-		if next.After(j.Deadline) {
+		if next.After(j.Deadline) && !d.paused(j.Target) {
 			r.State = track.JobFailed
 			r.Attempt.Reason = "gave up after " + strconv.Itoa(j.Attempts+1) + " attempts: " + a.Reason
 		} else {
@@ -267,6 +280,15 @@ func (d *Dispatcher) deliver(j track.OutboundJob, host string) {
 		r.NextAttempt = start.UTC()
 	}
 	d.results.Add(context.Background(), r, false)
+}
+
+// paused reports whether target is paused: its jobs, the probes among
+// them too, wait for it instead of running out of time.
+func (d *Dispatcher) paused(target string) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	p, err := d.db.TargetPaused(ctx, target)
+	return err == nil && p
 }
 
 // backoff is the delay before retry n+1 (n attempts made): Backoff

@@ -660,3 +660,43 @@ func TestTemplates(t *testing.T) {
 		e.api("POST", "/outbound/retry", `{}`, 400)
 	})
 }
+
+// TestPerHostLimit: however many of a host's jobs are due, no more than
+// PerHost deliveries reach it at once.
+func TestPerHostLimit(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		o := fast
+		o.PerHost = 2
+		e := newEnv(t, db, o)
+		allow(e)
+		var (
+			mu        sync.Mutex
+			now, peak int
+			done      int
+		)
+		ln, _ := net.Listen("tcp", "127.0.0.1:0")
+		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			now++
+			peak = max(peak, now)
+			mu.Unlock()
+			time.Sleep(30 * time.Millisecond)
+			mu.Lock()
+			now--
+			done++
+			mu.Unlock()
+		})}
+		go srv.Serve(ln)
+		defer srv.Close()
+		e.setup(`{"url":"http://`+ln.Addr().String()+`/pb?t={tid}"}`, "")
+		e.api("POST", "/outbound/targets/"+track.Target(track.TargetSource, e.source)+"/pause", "", 204)
+		for i := range 12 {
+			e.postback(fmt.Sprintf("subid=%s&status=lead&tid=%d", e.click("x"), i))
+		}
+		e.api("POST", "/outbound/targets/"+track.Target(track.TargetSource, e.source)+"/resume", "", 204)
+		e.waitFor("12 deliveries", func() bool { mu.Lock(); defer mu.Unlock(); return done == 12 })
+		if peak > 2 {
+			t.Errorf("%d deliveries at once to one host, want at most 2", peak)
+		}
+	})
+}

@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -304,6 +306,16 @@ func (db *DB) OutboundTargets(ctx context.Context) ([]track.OutboundTarget, erro
 		return nil, fmt.Errorf("store: list delivery targets: %w", err)
 	}
 	return out, nil
+}
+
+// TargetPaused reports whether target is paused.
+func (db *DB) TargetPaused(ctx context.Context, target string) (bool, error) {
+	var paused bool
+	err := db.queryRow(ctx, "SELECT paused FROM outbound_targets WHERE target = ?", target).Scan(&paused)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return paused, err
 }
 
 // PauseTarget pauses (or with pause false resumes) deliveries to target
