@@ -81,6 +81,7 @@ type Dispatcher struct {
 }
 
 type metrics struct {
+	pauses   prometheus.Counter
 	attempts *prometheus.CounterVec
 	latency  prometheus.Histogram
 }
@@ -92,11 +93,13 @@ func New(db *store.DB, snap func() *click.Snapshot, log *slog.Logger, reg promet
 	g := NewGuard(allowList(snap().Settings.OutboundAllow))
 	d := &Dispatcher{db: db, snap: snap, guard: g, sender: NewSender(g, o.Timeout), log: log, o: o,
 		wake: make(chan struct{}, 1), done: make(chan struct{}, 1), perHost: map[string]int{}, slots: map[string]chan struct{}{}, now: time.Now}
-	d.results = batch.New(db.RecordJobResults, batch.Options{
+	d.results = batch.New(d.record, batch.Options{
 		MaxBatch: 500,
 		Linger:   20 * time.Millisecond,
 		OnError:  func(err error, n int) { log.Error("record deliveries; retrying", "attempts", n, "err", err) },
 	})
+	d.m.pauses = prometheus.NewCounter(prometheus.CounterOpts{Name: "trackd_outbound_target_pauses_total",
+		Help: "Targets paused for failing (see GET /api/v1/outbound/targets)."})
 	d.m.attempts = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "trackd_outbound_attempts_total",
 		Help: "Delivery attempts of postbacks and webhooks by target and outcome (delivered, retry, failed)."},
 		[]string{"target", "outcome"})
@@ -104,7 +107,7 @@ func New(db *store.DB, snap func() *click.Snapshot, log *slog.Logger, reg promet
 		Help:    "Time from a delivery job's creation (the conversion change) to its delivery.",
 		Buckets: []float64{.01, .05, .1, .25, .5, 1, 2.5, 5, 10, 60, 600, 3600}})
 	if reg != nil {
-		reg.MustRegister(d.m.attempts, d.m.latency, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		reg.MustRegister(d.m.attempts, d.m.latency, d.m.pauses, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "trackd_outbound_queue_depth", Help: "Delivery jobs waiting (pending), read from the store at scrape time."},
 			func() float64 {
 				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -117,6 +120,20 @@ func New(db *store.DB, snap func() *click.Snapshot, log *slog.Logger, reg promet
 			}))
 	}
 	return d
+}
+
+// record writes a batch of results and reports the targets it paused.
+func (d *Dispatcher) record(ctx context.Context, rs []store.JobResult) error {
+	paused, err := d.db.RecordJobResults(ctx, rs)
+	if err != nil {
+		return err
+	}
+	for _, t := range paused {
+		d.m.pauses.Inc()
+		d.log.Error("delivery target paused for failing; its jobs wait, a probe will resume it (GET /api/v1/outbound/targets)",
+			"target", t, "failures", d.o.PauseAfter)
+	}
+	return nil
 }
 
 // Wake makes the dispatcher read the queue now: new jobs are committed.

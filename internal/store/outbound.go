@@ -217,9 +217,11 @@ type JobResult struct {
 }
 
 // RecordJobResults writes the attempts of a batch, the jobs' new states
-// and their targets' failure counts, in one transaction.
-func (db *DB) RecordJobResults(ctx context.Context, results []JobResult) error {
-	return db.tx(ctx, func(tx *Tx) error {
+// and their targets' failure counts, in one transaction. It returns the
+// targets that this batch paused.
+func (db *DB) RecordJobResults(ctx context.Context, results []JobResult) (paused []string, err error) {
+	err = db.tx(ctx, func(tx *Tx) error {
+		paused = paused[:0]
 		for i := range results {
 			r := &results[i]
 			a := &r.Attempt
@@ -238,18 +240,24 @@ func (db *DB) RecordJobResults(ctx context.Context, results []JobResult) error {
 				delivered, r.Job.ID); err != nil {
 				return fmt.Errorf("store: update delivery job %d: %w", r.Job.ID, err)
 			}
-			if err := tx.targetResult(ctx, r); err != nil {
+			now, err := tx.targetResult(ctx, r)
+			if err != nil {
 				return err
+			}
+			if now {
+				paused = append(paused, r.Job.Target)
 			}
 		}
 		return nil
 	})
+	return paused, err
 }
 
 // targetResult counts a failure of r's target, pausing it after
 // r.PauseAfter in a row, or clears the count (and an automatic pause,
 // with its backlog due at once) on a delivery.
-func (tx *Tx) targetResult(ctx context.Context, r *JobResult) error {
+// It reports whether this result paused the target.
+func (tx *Tx) targetResult(ctx context.Context, r *JobResult) (bool, error) {
 	at := toDB(r.Attempt.At)
 	switch {
 	case r.State == track.JobDelivered:
@@ -257,25 +265,29 @@ func (tx *Tx) targetResult(ctx context.Context, r *JobResult) error {
 			paused = CASE WHEN auto_paused THEN FALSE ELSE paused END, auto_paused = FALSE WHERE target = ? AND
 			(failures > 0 OR auto_paused)`, at, r.Job.Target)
 		if err != nil {
-			return fmt.Errorf("store: target %s: %w", r.Job.Target, err)
+			return false, fmt.Errorf("store: target %s: %w", r.Job.Target, err)
 		}
 		if n, _ := res.RowsAffected(); n > 0 {
-			return tx.resumeJobs(ctx, r.Job.Target, r.Attempt.At)
+			return false, tx.resumeJobs(ctx, r.Job.Target, r.Attempt.At)
 		}
-		return nil
+		return false, nil
 	case r.Failure:
 		if _, err := tx.execPrepared(ctx, `INSERT INTO outbound_targets (target, paused, auto_paused, paused_at, reason,
 			failures, last_success_at, next_probe_at) VALUES (?, FALSE, FALSE, 0, '', 1, 0, 0)
 			ON CONFLICT (target) DO UPDATE SET failures = outbound_targets.failures + 1`, r.Job.Target); err != nil {
-			return fmt.Errorf("store: target %s: %w", r.Job.Target, err)
+			return false, fmt.Errorf("store: target %s: %w", r.Job.Target, err)
 		}
-		_, err := tx.execPrepared(ctx, `UPDATE outbound_targets SET paused = TRUE, auto_paused = TRUE, paused_at = ?,
+		res, err := tx.execPrepared(ctx, `UPDATE outbound_targets SET paused = TRUE, auto_paused = TRUE, paused_at = ?,
 			reason = ?, next_probe_at = ? WHERE target = ? AND NOT paused AND failures >= ?`, at,
 			fmt.Sprintf("paused after %d failed deliveries in a row; last: %s", r.PauseAfter, r.Attempt.Reason),
 			toDB(r.Attempt.At.Add(r.Probe)), r.Job.Target, r.PauseAfter)
-		return err
+		if err != nil {
+			return false, fmt.Errorf("store: target %s: %w", r.Job.Target, err)
+		}
+		n, _ := res.RowsAffected()
+		return n > 0, nil
 	}
-	return nil
+	return false, nil
 }
 
 // resumeJobs makes the pending jobs of target due at once, with at least
