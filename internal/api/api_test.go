@@ -22,6 +22,20 @@ func TestAuth(t *testing.T) {
 			{name: "viewer may not list users", method: "GET", path: "/users", key: "viewer", status: 403},
 			{name: "viewer does not see the postback key", method: "GET", path: "/settings", key: "viewer", status: 200,
 				check: has("postback_key", "")},
+			{method: "POST", path: "/affiliate-networks", key: "admin", status: 201,
+				body: `{"name":"N","postback_key":"network-key-0123456789","signing_secret":"signing-secret-0123456789"}`},
+			{name: "viewer sees no network key, secret or global key", method: "GET", path: "/affiliate-networks", key: "viewer",
+				status: 200, check: func(t testing.TB, r response) {
+					if strings.Contains(string(r.raw), "0123456789") || !strings.Contains(string(r.raw), "%7Bpostback_key%7D/postback") {
+						t.Errorf("a viewer reads %s", r.raw)
+					}
+				}},
+			{name: "admin sees them", method: "GET", path: "/affiliate-networks", key: "admin", status: 200,
+				check: func(t testing.TB, r response) {
+					if !strings.Contains(string(r.raw), "network-key-0123456789") || !strings.Contains(string(r.raw), "signing-secret-0123456789") {
+						t.Errorf("an admin reads %s", r.raw)
+					}
+				}},
 			{name: "the OpenAPI document is public", method: "GET", path: "/openapi.json", status: 200},
 			{name: "unknown route is a JSON 404", method: "GET", path: "/nope", key: "admin", status: 404, code: "not_found"},
 		})

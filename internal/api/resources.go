@@ -51,7 +51,15 @@ func (a *API) networks() crud[track.AffiliateNetwork] {
 				return err
 			}
 			base := publicURL(r, s)
+			admin := false
+			if k, _ := keyFrom(r.Context()); k.Role == track.RoleAdmin {
+				admin = true
+			}
 			for i := range ns {
+				if !admin {
+					// Keys and secrets authenticate postbacks: admins only.
+					s.PostbackKey, ns[i].PostbackKey, ns[i].SigningSecret = "{postback_key}", "", ""
+				}
 				ns[i].PostbackURL = postbackURL(base, s.PostbackKey, &ns[i])
 			}
 			return nil
