@@ -21,10 +21,6 @@ type Postback struct {
 
 // CompilePostback compiles p (validated) for target; nil without a URL.
 func CompilePostback(target string, p track.SourcePostback) (*Postback, error) {
-	return compilePostback(target, p)
-}
-
-func compilePostback(target string, p track.SourcePostback) (*Postback, error) {
 	if p.URL == "" {
 		return nil, nil
 	}

@@ -235,7 +235,7 @@ func Build(cfg Config) (*Snapshot, error) {
 			ps.params[p.Param] = slotIndex(p.Slot)
 		}
 		var err error
-		if ps.postback, err = compilePostback(track.Target(track.TargetSource, src.ID), src.Postback); err != nil {
+		if ps.postback, err = CompilePostback(track.Target(track.TargetSource, src.ID), src.Postback); err != nil {
 			return nil, fmt.Errorf("click: %w", err)
 		}
 		sources[src.ID] = ps
@@ -243,7 +243,7 @@ func Build(cfg Config) (*Snapshot, error) {
 	for _, c := range cfg.Campaigns {
 		pc := &campaign{Campaign: c, streams: map[int64]*stream{}}
 		var err error
-		if pc.postback, err = compilePostback(track.Target(track.TargetCampaign, c.ID), c.Postback.SourcePostback); err != nil {
+		if pc.postback, err = CompilePostback(track.Target(track.TargetCampaign, c.ID), c.Postback.SourcePostback); err != nil {
 			return nil, fmt.Errorf("click: %w", err)
 		}
 		if c.TrafficSourceID != nil {

@@ -229,10 +229,17 @@ func (d *Dispatcher) claim(ctx context.Context) int {
 		d.mu.Unlock()
 		d.wg.Add(1)
 		go func() {
+			defer d.finish(host)
 			// One claim may hold more of a host's jobs than it may get at
-			// once: they take turns.
-			slot <- struct{}{}
-			d.deliver(j, host, func() { <-slot })
+			// once: they take turns. At shutdown the ones still waiting
+			// are left to their lease (taken back at the next start).
+			select {
+			case slot <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			defer func() { <-slot }()
+			d.deliver(j)
 		}()
 	}
 	if len(jobs) == room {
@@ -241,24 +248,25 @@ func (d *Dispatcher) claim(ctx context.Context) int {
 	return 0
 }
 
+// finish counts a claimed job of host as done: room for another.
+func (d *Dispatcher) finish(host string) {
+	d.mu.Lock()
+	d.busy--
+	if d.perHost[host]--; d.perHost[host] <= 0 {
+		delete(d.perHost, host)
+		delete(d.slots, host)
+	}
+	d.mu.Unlock()
+	d.wg.Done()
+	select {
+	case d.done <- struct{}{}:
+	default:
+	}
+}
+
 // deliver makes one attempt of j and queues its result. Deliveries run
 // outside the Run context: one in flight at shutdown ends by its timeout.
-func (d *Dispatcher) deliver(j track.OutboundJob, host string, release func()) {
-	defer func() {
-		release()
-		d.mu.Lock()
-		d.busy--
-		if d.perHost[host]--; d.perHost[host] <= 0 {
-			delete(d.perHost, host)
-			delete(d.slots, host)
-		}
-		d.mu.Unlock()
-		d.wg.Done()
-		select {
-		case d.done <- struct{}{}:
-		default:
-		}
-	}()
+func (d *Dispatcher) deliver(j track.OutboundJob) {
 	req := Request{Method: j.Method, URL: j.URL, Header: j.Header, Body: []byte(j.Body), IdempotencyKey: j.IdempotencyKey()}
 	start := d.now()
 	if j.Secret != "" {
