@@ -334,6 +334,13 @@ func (s *Service) convert(ctx context.Context, tx *store.Tx, snap *click.Snapsho
 				}
 			}
 			if d.Outcome == track.OutcomeCreated || d.Outcome == track.OutcomeUpdated {
+				var old *track.Conversion
+				if d.Outcome == track.OutcomeUpdated {
+					old = &existing[d.Index]
+				}
+				if err := tx.ConversionChanged(ctx, old, &d.Conversion); err != nil {
+					return Result{}, track.Conversion{}, networkID, err
+				}
 				for _, j := range outbound.Jobs(snap, c, &d.Conversion, d.Outcome == track.OutcomeCreated, now) {
 					queued, err := tx.InsertOutboundJob(ctx, &j)
 					if err != nil {

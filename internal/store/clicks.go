@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strconv"
 	"strings"
@@ -44,17 +45,9 @@ func (db *DB) InsertClicks(ctx context.Context, clicks []track.Click) error {
 		return nil
 	}
 	if db.engine == Postgres {
-		rows := make([][]any, len(clicks))
-		var buf []byte
-		for i := range clicks {
-			rows[i], buf = clickValues(&clicks[i], make([]any, 0, len(clickColumns)), buf)
-		}
-		_, err := db.pool.CopyFrom(ctx, pgx.Identifier{"clicks"}, clickColumns, pgx.CopyFromRows(rows))
-		if err != nil {
-			return fmt.Errorf("store: copy %d clicks: %w", len(clicks), err)
-		}
-		return nil
+		return db.copyClicks(ctx, clicks)
 	}
+	stats := clickStats(clicks)
 	return db.tx(ctx, func(tx *Tx) error {
 		full, err := tx.stmt(ctx, insertClicksFull)
 		if err != nil {
@@ -80,8 +73,35 @@ func (db *DB) InsertClicks(ctx context.Context, clicks []track.Click) error {
 			}
 			clicks = clicks[n:]
 		}
-		return nil
+		return tx.AddStats(ctx, stats)
 	})
+}
+
+// copyClicks is InsertClicks on PostgreSQL: COPY, and the statistics, in
+// one transaction.
+func (db *DB) copyClicks(ctx context.Context, clicks []track.Click) error {
+	rows := make([][]any, len(clicks))
+	var buf []byte
+	for i := range clicks {
+		rows[i], buf = clickValues(&clicks[i], make([]any, 0, len(clickColumns)), buf)
+	}
+	tx, err := db.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"clicks"}, clickColumns, pgx.CopyFromRows(rows)); err != nil {
+		return fmt.Errorf("store: copy %d clicks: %w", len(clicks), err)
+	}
+	for k, s := range clickStats(clicks) {
+		if _, err := tx.Exec(ctx, db.q(addStatsSQL), addStatsArgs(k, s)...); err != nil {
+			return fmt.Errorf("store: add to the statistics: %w", err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	return nil
 }
 
 // clicksPerInsert is how many rows one INSERT statement writes: fewer
@@ -102,17 +122,43 @@ func (db *DB) InsertLandingClicks(ctx context.Context, lcs []track.LandingClick)
 		return nil
 	}
 	return db.tx(ctx, func(tx *Tx) error {
-		stmt, err := tx.tx.PrepareContext(ctx, db.q("INSERT INTO landing_clicks (click_id, created_at, offer_id) VALUES (?, ?, ?)"))
+		stmt, err := tx.stmt(ctx, "INSERT INTO landing_clicks (click_id, created_at, offer_id) VALUES (?, ?, ?)")
 		if err != nil {
 			return fmt.Errorf("store: prepare landing click insert: %w", err)
 		}
-		defer stmt.Close()
+		ids := make([]string, 0, len(lcs))
+		seen := make(map[string]int, len(lcs))
 		for _, lc := range lcs {
 			if _, err := stmt.ExecContext(ctx, lc.ClickID, toDB(lc.CreatedAt), lc.OfferID); err != nil {
 				return fmt.Errorf("store: insert landing click: %w", err)
 			}
+			if seen[lc.ClickID]++; seen[lc.ClickID] == 1 {
+				ids = append(ids, lc.ClickID)
+			}
 		}
-		return nil
+		// Landing clicks count in the row of their click.
+		stats := map[StatsKey]*Stats{}
+		err = tx.queryIDs(ctx, `SELECT click_id, created_at, campaign_id, stream_id, offer_id, landing_id, traffic_source_id
+			FROM clicks WHERE click_id IN (%s)`, ids, func(rows *sql.Rows) error {
+			var (
+				c       track.Click
+				created int64
+			)
+			if err := rows.Scan(&c.ClickID, &created, &c.CampaignID, &c.StreamID, &c.OfferID, &c.LandingID, &c.TrafficSourceID); err != nil {
+				return err
+			}
+			c.CreatedAt = fromDB(created)
+			k := clickKey(&c)
+			if stats[k] == nil {
+				stats[k] = &Stats{}
+			}
+			stats[k].LPClicks += int64(seen[c.ClickID])
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("store: landing clicks' statistics: %w", err)
+		}
+		return tx.AddStats(ctx, stats)
 	})
 }
 
