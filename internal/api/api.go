@@ -87,6 +87,7 @@ func (a *API) Routes() []Route {
 	rs = append(rs, a.apiKeys().routes("/api-keys", admin)...)
 	rs = append(rs, a.webhooks().routes("/webhooks", viewer)...)
 	rs = append(rs, a.outboundRoutes()...)
+	rs = append(rs, a.reportRoutes()...)
 	rs = append(rs,
 		Route{Method: "GET", Path: "/currency-rates", Role: viewer, Handler: a.listRates,
 			Summary: "List currency rates to the account currency", Out: items[track.CurrencyRate]{}},

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -138,4 +139,168 @@ func (tx *Tx) ConversionChanged(ctx context.Context, old *track.Conversion, now 
 	}
 	k := StatsKey{hourOf(now.ClickTime), now.CampaignID, now.StreamID, now.OfferID, now.LandingID, now.TrafficSourceID}
 	return tx.AddStats(ctx, map[StatsKey]*Stats{k: &d})
+}
+
+// StatsDims are the dimensions stats_hourly keeps, by their column.
+var StatsDims = []string{"campaign_id", "stream_id", "offer_id", "landing_id", "traffic_source_id"}
+
+// StatsQuery asks for sums of the statistics in [From, To) by time bucket
+// and dimensions.
+type StatsQuery struct {
+	From, To time.Time
+	// Bucket is the time granularity: an hour reads the hourly rollup;
+	// shorter (15 minutes, for zones with such offsets) reads raw rows.
+	Bucket time.Duration
+	Dims   []string           // of StatsDims
+	Where  map[string][]int64 // dimension → the values it may take
+	// ByConversionTime counts conversions when they happened instead of
+	// at their click's time (raw rows).
+	ByConversionTime bool
+}
+
+// StatsRow is the sums of one time bucket and dimension values.
+type StatsRow struct {
+	Bucket time.Time
+	Dims   []int64 // in the order of StatsQuery.Dims
+	Stats
+}
+
+func validStatsQuery(q *StatsQuery) error {
+	for _, d := range q.Dims {
+		if !slices.Contains(StatsDims, d) {
+			return fmt.Errorf("store: statistics have no dimension %q", d)
+		}
+	}
+	for d := range q.Where {
+		if !slices.Contains(StatsDims, d) {
+			return fmt.Errorf("store: statistics have no dimension %q", d)
+		}
+	}
+	if q.Bucket <= 0 || time.Hour%q.Bucket != 0 {
+		return fmt.Errorf("store: bucket %s does not divide an hour", q.Bucket)
+	}
+	return nil
+}
+
+// statsPart is one source of StatsRows: a table, its time column, and one
+// sum per statsColumns entry ("0" where the table has none).
+type statsPart struct {
+	table, time string
+	sums        []string
+}
+
+func partSums(set map[string]string) []string {
+	out := make([]string, len(statsColumns))
+	for i, c := range statsColumns {
+		out[i] = "0"
+		if v, ok := set[c]; ok {
+			out[i] = v
+		}
+	}
+	return out
+}
+
+// statsParts are the sources of q: the hourly rollup when the bucket is an
+// hour and conversions count at their click's time, else the raw clicks,
+// landing clicks and conversions.
+func statsParts(q *StatsQuery) []statsPart {
+	if q.Bucket == time.Hour && !q.ByConversionTime {
+		sums := make([]string, len(statsColumns))
+		for i, c := range statsColumns {
+			sums[i] = "SUM(" + c + ")"
+		}
+		return []statsPart{{"stats_hourly", "hour", sums}}
+	}
+	convTime := "click_time"
+	if q.ByConversionTime {
+		convTime = "created_at"
+	}
+	return []statsPart{
+		{"clicks", "created_at", partSums(map[string]string{"clicks": "COUNT(*)",
+			"unique_campaign": "SUM(CASE WHEN unique_campaign THEN 1 ELSE 0 END)",
+			"unique_stream":   "SUM(CASE WHEN unique_stream THEN 1 ELSE 0 END)",
+			"unique_global":   "SUM(CASE WHEN unique_global THEN 1 ELSE 0 END)",
+			"bots":            "SUM(CASE WHEN is_bot THEN 1 ELSE 0 END)", "cost": "SUM(cost)"})},
+		{"landing_clicks l JOIN clicks c ON c.click_id = l.click_id", "c.created_at",
+			partSums(map[string]string{"lp_clicks": "COUNT(*)"})},
+		{"conversions", convTime, partSums(map[string]string{
+			"leads":             "SUM(CASE WHEN status = 'lead' THEN 1 ELSE 0 END)",
+			"sales":             "SUM(CASE WHEN status = 'sale' THEN 1 ELSE 0 END)",
+			"rejected":          "SUM(CASE WHEN status = 'rejected' THEN 1 ELSE 0 END)",
+			"rebills":           "SUM(CASE WHEN status = 'rebill' THEN 1 ELSE 0 END)",
+			"revenue_hold":      "SUM(CASE WHEN status = 'lead' THEN payout ELSE 0 END)",
+			"revenue_confirmed": "SUM(CASE WHEN status IN ('sale', 'rebill') THEN payout ELSE 0 END)",
+			"revenue_rejected":  "SUM(CASE WHEN status = 'rejected' THEN payout ELSE 0 END)",
+		})},
+	}
+}
+
+// StatsRows sums the statistics by q's buckets and dimensions.
+func (db *DB) StatsRows(ctx context.Context, q StatsQuery) ([]StatsRow, error) {
+	if err := validStatsQuery(&q); err != nil {
+		return nil, err
+	}
+	bucket := q.Bucket.Milliseconds()
+	var out []StatsRow
+	index := map[string]int{}
+	for _, p := range statsParts(&q) {
+		prefix := ""
+		if strings.HasPrefix(p.table, "landing_clicks") {
+			prefix = "c."
+		}
+		cols := []string{fmt.Sprintf("%s / %d * %d", p.time, bucket, bucket)}
+		for _, d := range q.Dims {
+			cols = append(cols, prefix+d)
+		}
+		where := []string{p.time + " >= ?", p.time + " < ?"}
+		args := []any{toDB(q.From), toDB(q.To)}
+		for _, d := range StatsDims { // a fixed order: the same text for the same filters
+			vs, ok := q.Where[d]
+			if !ok {
+				continue
+			}
+			if len(vs) == 0 {
+				where = append(where, "1 = 0")
+				continue
+			}
+			where = append(where, prefix+d+" IN ("+placeholders(len(vs))+")")
+			for _, v := range vs {
+				args = append(args, v)
+			}
+		}
+		query := "SELECT " + strings.Join(cols, ", ") + ", " + strings.Join(p.sums, ", ") + " FROM " + p.table +
+			" WHERE " + strings.Join(where, " AND ") + " GROUP BY " + strings.Join(cols, ", ")
+		rows, err := db.query(ctx, query, args...)
+		if err != nil {
+			return nil, fmt.Errorf("store: statistics: %w", err)
+		}
+		for rows.Next() {
+			var (
+				at   int64
+				r    StatsRow
+				dest = []any{&at}
+			)
+			r.Dims = make([]int64, len(q.Dims))
+			for i := range r.Dims {
+				dest = append(dest, &r.Dims[i])
+			}
+			dest = append(dest, r.ptrs()...)
+			if err := rows.Scan(dest...); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("store: statistics: %w", err)
+			}
+			r.Bucket = fromDB(at)
+			key := fmt.Sprint(at, r.Dims)
+			if i, ok := index[key]; ok {
+				out[i].Add(&r.Stats)
+				continue
+			}
+			index[key] = len(out)
+			out = append(out, r)
+		}
+		if err := rows.Close(); err != nil {
+			return nil, fmt.Errorf("store: statistics: %w", err)
+		}
+	}
+	return out, nil
 }

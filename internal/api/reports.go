@@ -1,0 +1,100 @@
+package api
+
+import (
+	"encoding/csv"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/trackd/trackd/internal/report"
+	"github.com/trackd/trackd/internal/track"
+)
+
+func (a *API) reportRoutes() []Route {
+	const viewer = track.RoleViewer
+	return []Route{
+		{Method: "GET", Path: "/reports", Role: viewer, Handler: a.getReport,
+			Summary: "Statistics: group_by (1-3 of hour, day, week, month, day_of_week, campaign, stream, offer, landing, traffic_source), " +
+				"range or from/to, timezone, filters as campaign=ID (repeatable), having (e.g. clicks>100), conversion_time, sort (-clicks), limit, offset, format=csv",
+			Out: report.Result{}},
+		{Method: "POST", Path: "/reports", Role: viewer, Handler: a.postReport,
+			Summary: "Statistics for a query in the body (the fields of GET /reports)", In: report.Query{}, Out: report.Result{}},
+	}
+}
+
+func (a *API) getReport(w http.ResponseWriter, r *http.Request) error {
+	v := r.URL.Query()
+	q := report.Query{Range: v.Get("range"), From: v.Get("from"), To: v.Get("to"), Timezone: v.Get("timezone"),
+		Having: v["having"], Sort: v.Get("sort"), ConversionTime: v.Get("conversion_time") == "true",
+		Filters: map[string][]int64{}}
+	if g := v.Get("group_by"); g != "" {
+		q.GroupBy = strings.Split(g, ",")
+	}
+	for _, f := range []string{"limit", "offset"} {
+		s := v.Get(f)
+		if s == "" {
+			continue
+		}
+		n, err := strconv.Atoi(s)
+		if err != nil || (f == "limit" && n < 1) {
+			return track.Invalid(f, "%q: want a positive integer", s)
+		}
+		if f == "limit" {
+			q.Limit = n
+		} else {
+			q.Offset = n
+		}
+	}
+	for _, d := range []string{"campaign", "stream", "offer", "landing", "traffic_source"} {
+		for _, s := range v[d] {
+			for _, part := range strings.Split(s, ",") {
+				id, err := strconv.ParseInt(part, 10, 64)
+				if err != nil || id <= 0 {
+					return track.Invalid(d, "%q is not an id", part)
+				}
+				q.Filters[d] = append(q.Filters[d], id)
+			}
+		}
+	}
+	return a.report(w, r, q, v.Get("format"))
+}
+
+func (a *API) postReport(w http.ResponseWriter, r *http.Request) error {
+	var q report.Query
+	if err := decode(w, r, &q); err != nil {
+		return err
+	}
+	return a.report(w, r, q, r.URL.Query().Get("format"))
+}
+
+func (a *API) report(w http.ResponseWriter, r *http.Request, q report.Query, format string) error {
+	s, err := a.db.Settings(r.Context())
+	if err != nil {
+		return err
+	}
+	if format != "" && format != "json" && format != "csv" {
+		return badRequest("format", "unknown format %q (want json or csv)", format)
+	}
+	res, err := report.Run(r.Context(), a.db, q, s.Timezone, time.Now())
+	if err != nil {
+		return err
+	}
+	if format != "csv" {
+		writeJSON(w, http.StatusOK, res)
+		return nil
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="report.csv"`)
+	cw := csv.NewWriter(w)
+	cw.Write(append(append([]string{}, res.GroupBy...), report.MetricNames...))
+	for _, row := range res.Rows {
+		rec := make([]string, 0, len(res.GroupBy)+len(report.MetricNames))
+		for _, d := range res.GroupBy {
+			rec = append(rec, row.Dims[d])
+		}
+		cw.Write(append(rec, row.Values()...))
+	}
+	cw.Flush()
+	return cw.Error()
+}

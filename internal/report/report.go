@@ -1,0 +1,358 @@
+// Package report answers the statistics questions of media buyers: clicks,
+// conversions, revenue, cost and what follows from them, grouped by time in
+// the caller's time zone and by campaign, stream, offer, landing or traffic
+// source, filtered, sorted and totalled. It reads the store's hourly
+// rollup, and the raw rows only where an hour is too coarse (a zone whose
+// offset is not whole hours, conversions by conversion time).
+package report
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/trackd/trackd/internal/store"
+	"github.com/trackd/trackd/internal/track"
+)
+
+// Time dimensions.
+var timeDims = []string{"hour", "day", "week", "month", "day_of_week"}
+
+// idDims maps the object dimensions to their store columns.
+var idDims = map[string]string{
+	"campaign": "campaign_id", "stream": "stream_id", "offer": "offer_id", "landing": "landing_id",
+	"traffic_source": "traffic_source_id",
+}
+
+// Dimensions lists the names GroupBy and filters take.
+func Dimensions() []string {
+	out := append([]string{}, timeDims...)
+	for d := range idDims {
+		out = append(out, d)
+	}
+	slices.Sort(out[len(timeDims):])
+	return out
+}
+
+// Query is a report request.
+type Query struct {
+	// Range is a preset (today, yesterday, last_7_days, last_30_days,
+	// this_week, last_week, this_month, last_month) or empty with From and
+	// To: dates (2026-11-01, the whole day) or RFC 3339 times; To is
+	// inclusive for a date, exclusive for a time.
+	Range    string `json:"range,omitempty"`
+	From     string `json:"from,omitempty"`
+	To       string `json:"to,omitempty"`
+	Timezone string `json:"timezone,omitempty"`
+	// GroupBy has one to three dimensions (see Dimensions).
+	GroupBy []string `json:"group_by"`
+	// Filters keep the rows whose dimension is one of the values (ids).
+	Filters map[string][]int64 `json:"filters,omitempty"`
+	// Having keeps the rows whose metrics pass, e.g. "clicks > 100".
+	Having []string `json:"having,omitempty"`
+	// ConversionTime counts conversions when they happened instead of at
+	// their click's time.
+	ConversionTime bool `json:"conversion_time,omitempty"`
+	// Sort is a metric or dimension, "-" first for descending.
+	Sort   string `json:"sort,omitempty"`
+	Limit  int    `json:"limit,omitempty"`
+	Offset int    `json:"offset,omitempty"`
+}
+
+// Result is a report: rows, and the totals of all rows before paging.
+type Result struct {
+	From     time.Time `json:"from"`
+	To       time.Time `json:"to"`
+	Timezone string    `json:"timezone"`
+	GroupBy  []string  `json:"group_by"`
+	Rows     []Row     `json:"rows"`
+	Total    Metrics   `json:"total"`
+	// Count is the number of rows before paging.
+	Count int `json:"count"`
+}
+
+// Row is one group: its dimension values (as text: a date, an id) and its
+// metrics.
+type Row struct {
+	Dims map[string]string `json:"dims"`
+	Metrics
+}
+
+// MaxDays bounds a report's range.
+const MaxDays = 400
+
+// Run answers q over db; defaultTZ is the account's zone.
+func Run(ctx context.Context, db *store.DB, q Query, defaultTZ string, now time.Time) (*Result, error) {
+	p, err := makePlan(q, defaultTZ, now)
+	if err != nil {
+		return nil, err
+	}
+	sq := store.StatsQuery{From: p.from, To: p.to, Bucket: time.Hour, Where: map[string][]int64{},
+		ByConversionTime: q.ConversionTime}
+	if !wholeHours(p.loc, p.from, p.to) {
+		sq.Bucket = 15 * time.Minute
+	}
+	var idCols []string
+	for _, d := range q.GroupBy {
+		if c, ok := idDims[d]; ok {
+			idCols = append(idCols, c)
+		}
+	}
+	sq.Dims = idCols
+	for d, vs := range q.Filters {
+		sq.Where[idDims[d]] = vs
+	}
+	rows, err := db.StatsRows(ctx, sq)
+	if err != nil {
+		return nil, err
+	}
+	groups := map[string]*Row{}
+	var order []string
+	var total store.Stats
+	sums := map[string]*store.Stats{}
+	for i := range rows {
+		r := &rows[i]
+		total.Add(&r.Stats)
+		dims := make(map[string]string, len(q.GroupBy))
+		var key strings.Builder
+		j := 0
+		for _, d := range q.GroupBy {
+			var v string
+			if _, ok := idDims[d]; ok {
+				v = strconv.FormatInt(r.Dims[j], 10)
+				j++
+			} else {
+				v = timeLabel(d, r.Bucket.In(p.loc))
+			}
+			dims[d] = v
+			key.WriteString(v)
+			key.WriteByte(0)
+		}
+		k := key.String()
+		if _, ok := groups[k]; !ok {
+			groups[k] = &Row{Dims: dims}
+			sums[k] = &store.Stats{}
+			order = append(order, k)
+		}
+		sums[k].Add(&r.Stats)
+	}
+	res := &Result{From: p.from, To: p.to, Timezone: p.loc.String(), GroupBy: q.GroupBy, Rows: []Row{}, Total: compute(&total)}
+	for _, k := range order {
+		g := groups[k]
+		g.Metrics = compute(sums[k])
+		if p.having.pass(&g.Metrics) {
+			res.Rows = append(res.Rows, *g)
+		}
+	}
+	sortRows(res.Rows, q.GroupBy, p.sort, p.desc)
+	res.Count = len(res.Rows)
+	res.Rows = res.Rows[min(p.offset, len(res.Rows)):min(p.offset+p.limit, len(res.Rows))]
+	return res, nil
+}
+
+// plan is a checked query.
+type plan struct {
+	loc           *time.Location
+	from, to      time.Time
+	having        having
+	sort          string
+	desc          bool
+	limit, offset int
+}
+
+func makePlan(q Query, defaultTZ string, now time.Time) (plan, error) {
+	var p plan
+	tz := q.Timezone
+	if tz == "" {
+		tz = defaultTZ
+	}
+	loc, err := time.LoadLocation(tz)
+	if err != nil || tz == "Local" || tz == "" {
+		return p, track.Invalid("timezone", "unknown time zone %q (want an IANA name such as Europe/Berlin)", tz)
+	}
+	p.loc = loc
+	if len(q.GroupBy) == 0 || len(q.GroupBy) > 3 {
+		return p, track.Invalid("group_by", "give one to three dimensions of %s", strings.Join(Dimensions(), ", "))
+	}
+	for i, d := range q.GroupBy {
+		if _, ok := idDims[d]; !ok && !slices.Contains(timeDims, d) {
+			return p, track.Invalid("group_by["+strconv.Itoa(i)+"]", "unknown dimension %q (want one of %s)", d, strings.Join(Dimensions(), ", "))
+		}
+		if slices.Index(q.GroupBy, d) != i {
+			return p, track.Invalid("group_by["+strconv.Itoa(i)+"]", "dimension %q is given twice", d)
+		}
+	}
+	for d, vs := range q.Filters {
+		if _, ok := idDims[d]; !ok {
+			return p, track.Invalid("filters."+d, "unknown filter dimension %q (want campaign, stream, offer, landing or traffic_source)", d)
+		}
+		if len(vs) > 1000 {
+			return p, track.Invalid("filters."+d, "at most 1000 values")
+		}
+	}
+	if p.from, p.to, err = span(q, loc, now); err != nil {
+		return p, err
+	}
+	if p.having, err = parseHaving(q.Having); err != nil {
+		return p, err
+	}
+	p.sort, p.desc = strings.TrimPrefix(q.Sort, "-"), strings.HasPrefix(q.Sort, "-")
+	if p.sort != "" && !slices.Contains(q.GroupBy, p.sort) && !slices.Contains(MetricNames, p.sort) {
+		return p, track.Invalid("sort", "cannot sort by %q: want a grouped dimension or a metric", p.sort)
+	}
+	p.limit, p.offset = q.Limit, q.Offset
+	if p.limit == 0 {
+		p.limit = 1000
+	}
+	if p.limit < 1 || p.limit > 10000 {
+		return p, track.Invalid("limit", "want 1 to 10000")
+	}
+	if p.offset < 0 {
+		return p, track.Invalid("offset", "must not be negative")
+	}
+	return p, nil
+}
+
+// span resolves the range in loc to [from, to) in UTC.
+func span(q Query, loc *time.Location, now time.Time) (time.Time, time.Time, error) {
+	n := now.In(loc)
+	day := func(t time.Time) time.Time { return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, loc) }
+	today := day(n)
+	var from, to time.Time
+	switch q.Range {
+	case "":
+		if q.From == "" || q.To == "" {
+			return from, to, track.Invalid("range", "give a range (today, yesterday, last_7_days, last_30_days, this_week, last_week, this_month, last_month) or from and to")
+		}
+		var err error
+		if from, err = parseBound(q.From, loc, false); err != nil {
+			return from, to, track.Invalid("from", "%v", err)
+		}
+		if to, err = parseBound(q.To, loc, true); err != nil {
+			return from, to, track.Invalid("to", "%v", err)
+		}
+	case "today":
+		from, to = today, today.AddDate(0, 0, 1)
+	case "yesterday":
+		from, to = today.AddDate(0, 0, -1), today
+	case "last_7_days":
+		from, to = today.AddDate(0, 0, -6), today.AddDate(0, 0, 1)
+	case "last_30_days":
+		from, to = today.AddDate(0, 0, -29), today.AddDate(0, 0, 1)
+	case "this_week", "last_week":
+		monday := today.AddDate(0, 0, -((int(today.Weekday()) + 6) % 7))
+		from, to = monday, monday.AddDate(0, 0, 7)
+		if q.Range == "last_week" {
+			from, to = monday.AddDate(0, 0, -7), monday
+		}
+	case "this_month":
+		from = time.Date(n.Year(), n.Month(), 1, 0, 0, 0, 0, loc)
+		to = from.AddDate(0, 1, 0)
+	case "last_month":
+		to = time.Date(n.Year(), n.Month(), 1, 0, 0, 0, 0, loc)
+		from = to.AddDate(0, -1, 0)
+	default:
+		return from, to, track.Invalid("range", "unknown range %q (want today, yesterday, last_7_days, last_30_days, this_week, last_week, this_month or last_month)", q.Range)
+	}
+	if !from.Before(to) {
+		return from, to, track.Invalid("from", "from must be before to")
+	}
+	if to.Sub(from) > MaxDays*24*time.Hour {
+		return from, to, track.Invalid("to", "a report covers at most %d days", MaxDays)
+	}
+	return from.UTC(), to.UTC(), nil
+}
+
+func parseBound(s string, loc *time.Location, end bool) (time.Time, error) {
+	if d, err := time.ParseInLocation("2006-01-02", s, loc); err == nil {
+		if end {
+			d = d.AddDate(0, 0, 1)
+		}
+		return d, nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return t, fmt.Errorf("%q is neither a date (2026-11-01) nor an RFC 3339 time", s)
+	}
+	return t, nil
+}
+
+// wholeHours reports whether loc's offset is whole hours all through
+// [from, to), so that hourly rows fall into its days.
+func wholeHours(loc *time.Location, from, to time.Time) bool {
+	for t := from; t.Before(to); {
+		_, off := t.In(loc).Zone()
+		if off%3600 != 0 {
+			return false
+		}
+		_, end := t.In(loc).ZoneBounds()
+		if end.IsZero() {
+			break
+		}
+		t = end
+	}
+	return true
+}
+
+func timeLabel(dim string, t time.Time) string {
+	switch dim {
+	case "hour":
+		return t.Format("2006-01-02 15:00")
+	case "day":
+		return t.Format("2006-01-02")
+	case "week": // the Monday that starts it
+		return t.AddDate(0, 0, -((int(t.Weekday()) + 6) % 7)).Format("2006-01-02")
+	case "month":
+		return t.Format("2006-01")
+	case "day_of_week": // 1 Monday .. 7 Sunday, sorts in order
+		return strconv.Itoa((int(t.Weekday())+6)%7+1) + " " + t.Weekday().String()
+	}
+	return ""
+}
+
+func sortRows(rows []Row, groupBy []string, by string, desc bool) {
+	less := func(a, b *Row) int {
+		if by != "" {
+			if slices.Contains(groupBy, by) {
+				return compareDim(by, a.Dims[by], b.Dims[by])
+			}
+			return compareMetric(&a.Metrics, &b.Metrics, by)
+		}
+		for _, d := range groupBy {
+			if c := compareDim(d, a.Dims[d], b.Dims[d]); c != 0 {
+				return c
+			}
+		}
+		return 0
+	}
+	sort.SliceStable(rows, func(i, j int) bool {
+		c := less(&rows[i], &rows[j])
+		if desc {
+			return c > 0
+		}
+		return c < 0
+	})
+}
+
+func compareDim(d, a, b string) int {
+	if _, ok := idDims[d]; ok {
+		x, _ := strconv.ParseInt(a, 10, 64)
+		y, _ := strconv.ParseInt(b, 10, 64)
+		return cmpInt(x, y)
+	}
+	return strings.Compare(a, b)
+}
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,332 @@
+package report_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/trackd/trackd/internal/clickid"
+	"github.com/trackd/trackd/internal/report"
+	"github.com/trackd/trackd/internal/server"
+	"github.com/trackd/trackd/internal/store"
+	"github.com/trackd/trackd/internal/store/storetest"
+	"github.com/trackd/trackd/internal/track"
+)
+
+// world is generated traffic: clicks written to the store, landing clicks,
+// and conversions sent as postbacks over HTTP, with the final state of
+// every conversion known to the test.
+type world struct {
+	db     *store.DB
+	url    string
+	key    string
+	clicks []track.Click
+	lp     map[string]int // click id → landing clicks
+	convs  map[string]*conv
+}
+
+type conv struct {
+	click  *track.Click
+	status track.Status
+	payout int64 // micro-units of USD, the account currency
+}
+
+func call(t *testing.T, method, url, key, body string, want int) string {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+key)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode != want {
+		t.Fatalf("%s %s = %d %s, want %d", method, url, res.StatusCode, b, want)
+	}
+	return string(b)
+}
+
+func newWorld(t *testing.T, db *store.DB) *world {
+	ctx := context.Background()
+	if _, err := db.Init(ctx, "admin", "0123456789"); err != nil {
+		t.Fatal(err)
+	}
+	k := track.APIKey{Name: "test", Role: track.RoleAdmin}
+	if err := db.CreateAPIKey(ctx, &k); err != nil {
+		t.Fatal(err)
+	}
+	s, err := server.New(ctx, db, slog.New(slog.NewTextHandler(io.Discard, nil)), server.Config{Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(s.Handler())
+	t.Cleanup(func() {
+		hs.Close()
+		s.Close(ctx)
+	})
+	w := &world{db: db, url: hs.URL, key: k.Key, lp: map[string]int{}, convs: map[string]*conv{}}
+	api := func(method, path, body string, want int) map[string]any {
+		var v map[string]any
+		json.Unmarshal([]byte(call(t, method, hs.URL+"/api/v1"+path, k.Key, body, want)), &v)
+		return v
+	}
+	api("PUT", "/currency-rates/EUR", `{"rate":"1.08"}`, 201)
+	type camp struct{ id, stream, offer int64 }
+	var camps []camp
+	for i := range 3 {
+		o := int64(api("POST", "/offers", fmt.Sprintf(`{"name":"o%d","url":"https://o.example/?s={clickid}","upsells_allowed":true}`, i), 201)["id"].(float64))
+		c := api("POST", "/campaigns", fmt.Sprintf(`{"alias":"c%d","name":"c%d","streams":[{"type":"default","offers":[{"offer_id":%d}]}]}`, i, i, o), 201)
+		st := c["streams"].([]any)[0].(map[string]any)["id"].(float64)
+		camps = append(camps, camp{int64(c["id"].(float64)), int64(st), o})
+	}
+	secret, err := db.Secret(ctx, store.SecretClickID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, _ := clickid.NewGenerator(secret)
+	r := rand.New(rand.NewPCG(1, 2))
+	// Four days of clicks ending now, every 9 minutes, across campaigns.
+	start := time.Now().UTC().Add(-96 * time.Hour)
+	for i := 0; start.Add(time.Duration(i)*9*time.Minute).Before(time.Now()); i++ {
+		at := start.Add(time.Duration(i) * 9 * time.Minute).Truncate(time.Millisecond)
+		c := camps[r.IntN(len(camps))]
+		w.clicks = append(w.clicks, track.Click{ClickID: ids.New(at).String(), CreatedAt: at, CampaignID: c.id,
+			StreamID: c.stream, OfferID: c.offer, Cost: track.Money(r.IntN(20_000)), IsBot: r.IntN(10) == 0,
+			UniqueCampaign: r.IntN(3) > 0, UniqueStream: r.IntN(2) > 0, UniqueGlobal: r.IntN(4) == 0})
+	}
+	if err := db.InsertClicks(ctx, w.clicks); err != nil {
+		t.Fatal(err)
+	}
+	var lcs []track.LandingClick
+	for i := range w.clicks {
+		c := &w.clicks[i]
+		for range r.IntN(3) - 1 { // 0 or 1, now and then
+			lcs = append(lcs, track.LandingClick{ClickID: c.ClickID, CreatedAt: c.CreatedAt.Add(time.Minute), OfferID: c.OfferID})
+			w.lp[c.ClickID]++
+		}
+	}
+	if err := db.InsertLandingClicks(ctx, lcs); err != nil {
+		t.Fatal(err)
+	}
+	// Conversions: leads in EUR, some approved, some of those rejected
+	// later, rebills and upsells in USD.
+	st, _ := db.Settings(ctx)
+	postback := func(c *track.Click, q string) {
+		call(t, "GET", fmt.Sprintf("%s/%s/postback?subid=%s&%s", hs.URL, st.PostbackKey, c.ClickID, q), "", "", 200)
+	}
+	for i := range w.clicks {
+		c := &w.clicks[i]
+		if r.IntN(5) != 0 {
+			continue
+		}
+		eur := int64(1+r.IntN(40)) * 250_000 // 0.25 .. 10 EUR
+		postback(c, fmt.Sprintf("status=lead&payout=%s&currency=EUR&tid=A", track.Money(eur)))
+		cv := &conv{click: c, status: track.StatusLead, payout: eur * 108 / 100}
+		w.convs[c.ClickID+"/A"] = cv
+		switch r.IntN(4) {
+		case 0:
+			postback(c, "status=sale&tid=A")
+			cv.status = track.StatusSale
+		case 1:
+			postback(c, "status=sale&tid=A")
+			postback(c, "status=rejected&tid=A")
+			cv.status = track.StatusRejected
+		case 2:
+			postback(c, "status=rebill&payout=1.5&tid=B")
+			w.convs[c.ClickID+"/B"] = &conv{click: c, status: track.StatusRebill, payout: 1_500_000}
+		}
+	}
+	return w
+}
+
+// expected computes a report's rows from the generated records: the key
+// of each click is dims(click).
+func (w *world) expected(dims func(*track.Click) string) map[string]*store.Stats {
+	out := map[string]*store.Stats{}
+	get := func(c *track.Click) *store.Stats {
+		k := dims(c)
+		if out[k] == nil {
+			out[k] = &store.Stats{}
+		}
+		return out[k]
+	}
+	b := func(v bool) int64 {
+		if v {
+			return 1
+		}
+		return 0
+	}
+	for i := range w.clicks {
+		c := &w.clicks[i]
+		s := get(c)
+		s.Clicks++
+		s.UniqueCampaign += b(c.UniqueCampaign)
+		s.UniqueStream += b(c.UniqueStream)
+		s.UniqueGlobal += b(c.UniqueGlobal)
+		s.Bots += b(c.IsBot)
+		s.Cost += int64(c.Cost)
+		s.LPClicks += int64(w.lp[c.ClickID])
+	}
+	for _, cv := range w.convs {
+		s := get(cv.click)
+		switch cv.status {
+		case track.StatusLead:
+			s.Leads++
+			s.RevenueHold += cv.payout
+		case track.StatusSale:
+			s.Sales++
+			s.RevenueConfirmed += cv.payout
+		case track.StatusRebill:
+			s.Rebills++
+			s.RevenueConfirmed += cv.payout
+		case track.StatusRejected:
+			s.Rejected++
+			s.RevenueRejected += cv.payout
+		}
+	}
+	return out
+}
+
+// check compares a report with the expected sums, key by key, and its
+// metrics with formulas computed here.
+func check(t *testing.T, name string, res *report.Result, key func(report.Row) string, want map[string]*store.Stats) {
+	t.Helper()
+	if len(res.Rows) != len(want) {
+		t.Errorf("%s: %d rows, want %d", name, len(res.Rows), len(want))
+	}
+	for _, row := range res.Rows {
+		k := key(row)
+		s := want[k]
+		if s == nil {
+			t.Errorf("%s: unexpected row %s", name, k)
+			continue
+		}
+		m := row.Metrics
+		got := [...]int64{m.Clicks, m.UniqueClicks, m.UniqueStreamClicks, m.UniqueGlobalClicks, m.Bots, m.LPClicks,
+			int64(m.Cost), m.Leads, m.Sales, m.Rejected, m.Rebills, int64(m.RevenueHold), int64(m.RevenueConfirmed)}
+		exp := [...]int64{s.Clicks, s.UniqueCampaign, s.UniqueStream, s.UniqueGlobal, s.Bots, s.LPClicks,
+			s.Cost, s.Leads, s.Sales, s.Rejected, s.Rebills, s.RevenueHold, s.RevenueConfirmed}
+		if got != exp {
+			t.Errorf("%s: row %s = %v, want %v", name, k, got, exp)
+		}
+		conversions := s.Leads + s.Sales + s.Rejected
+		if m.Conversions != conversions || int64(m.Profit) != s.RevenueConfirmed-s.Cost ||
+			int64(m.Revenue) != s.RevenueHold+s.RevenueConfirmed {
+			t.Errorf("%s: row %s conversions %d profit %s revenue %s", name, k, m.Conversions, m.Profit, m.Revenue)
+		}
+		if s.Clicks > 0 {
+			// CR to six places: conversions × 10^8 / clicks, rounded.
+			if want := (conversions*100_000_000*2 + s.Clicks) / (2 * s.Clicks); int64(m.CR) != want {
+				t.Errorf("%s: row %s CR %s, want %s", name, k, m.CR, track.Money(want))
+			}
+			if want := (s.RevenueConfirmed*2 + s.Clicks) / (2 * s.Clicks); int64(m.EPC) != want && s.RevenueConfirmed >= 0 {
+				t.Errorf("%s: row %s EPC %s, want %s", name, k, m.EPC, track.Money(want))
+			}
+		}
+	}
+}
+
+func TestReportsMatchRawRows(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db)
+		ctx := context.Background()
+		now := time.Now()
+		run := func(q report.Query) *report.Result {
+			t.Helper()
+			res, err := report.Run(ctx, db, q, "UTC", now)
+			if err != nil {
+				t.Fatalf("%+v: %v", q, err)
+			}
+			return res
+		}
+		from, to := w.clicks[0].CreatedAt.Add(-time.Hour), now.Add(time.Hour)
+		for _, tz := range []string{"UTC", "America/New_York", "Asia/Kolkata", "Asia/Kathmandu"} {
+			loc, _ := time.LoadLocation(tz)
+			res := run(report.Query{From: from.Format(time.RFC3339), To: to.Format(time.RFC3339), Timezone: tz,
+				GroupBy: []string{"day", "campaign"}})
+			check(t, "day × campaign in "+tz, res, func(r report.Row) string { return r.Dims["day"] + "/" + r.Dims["campaign"] },
+				w.expected(func(c *track.Click) string {
+					return c.CreatedAt.In(loc).Format("2006-01-02") + "/" + strconv.FormatInt(c.CampaignID, 10)
+				}))
+			check(t, "total in "+tz, &report.Result{Rows: []report.Row{{Metrics: res.Total}}},
+				func(report.Row) string { return "" }, w.expected(func(*track.Click) string { return "" }))
+		}
+		// Hours, filtered to one campaign, by stream and offer.
+		c0 := w.clicks[0].CampaignID
+		res := run(report.Query{From: from.Format(time.RFC3339), To: to.Format(time.RFC3339),
+			GroupBy: []string{"hour", "stream", "offer"}, Filters: map[string][]int64{"campaign": {c0}}})
+		check(t, "hour × stream × offer for one campaign", res,
+			func(r report.Row) string { return r.Dims["hour"] + "/" + r.Dims["stream"] + "/" + r.Dims["offer"] },
+			func() map[string]*store.Stats {
+				all := w.expected(func(c *track.Click) string {
+					if c.CampaignID != c0 {
+						return "other"
+					}
+					return c.CreatedAt.Format("2006-01-02 15:00") + "/" + strconv.FormatInt(c.StreamID, 10) + "/" +
+						strconv.FormatInt(c.OfferID, 10)
+				})
+				delete(all, "other")
+				return all
+			}())
+		// Two time zones put the same clicks in different days.
+		utc := run(report.Query{Range: "last_7_days", Timezone: "UTC", GroupBy: []string{"day"}})
+		ny := run(report.Query{Range: "last_7_days", Timezone: "America/New_York", GroupBy: []string{"day"}})
+		if fmt.Sprint(utc.Rows) == fmt.Sprint(ny.Rows) {
+			t.Error("days in UTC and in New York are the same")
+		}
+		// Sorting, paging, having.
+		res = run(report.Query{Range: "last_7_days", GroupBy: []string{"campaign"}, Sort: "-clicks", Limit: 2,
+			Having: []string{"clicks > 1"}})
+		if res.Count != 3 || len(res.Rows) != 2 || res.Rows[0].Clicks < res.Rows[1].Clicks {
+			t.Errorf("sorted page: count %d, rows %+v", res.Count, res.Rows)
+		}
+		res = run(report.Query{Range: "last_7_days", GroupBy: []string{"campaign"}, Having: []string{"clicks > 1000000"}})
+		if len(res.Rows) != 0 || res.Total.Clicks != int64(len(w.clicks)) {
+			t.Errorf("having: %d rows, total %d clicks", len(res.Rows), res.Total.Clicks)
+		}
+	})
+}
+
+func TestReportBadInput(t *testing.T) {
+	db := storetest.Open(t, store.SQLite)
+	w := newWorld(t, db)
+	for _, c := range []struct{ query, field string }{
+		{"group_by=nope&range=today", "group_by[0]"},
+		{"group_by=day&range=today&timezone=Mars/Olympus", "timezone"},
+		{"group_by=day&from=2026-11-02&to=2026-11-01", "from"},
+		{"group_by=day&from=1990-01-01&to=2090-01-01", "to"},
+		{"group_by=day&range=forever", "range"},
+		{"group_by=day", "range"},
+		{"group_by=day,day&range=today", "group_by[1]"},
+		{"group_by=day,campaign,offer,stream&range=today", "group_by"},
+		{"group_by=day&range=today&having=clicks+%3E+x", "having[0]"},
+		{"group_by=day&range=today&having=nope+%3E+1", "having[0]"},
+		{"group_by=day&range=today&sort=nope", "sort"},
+		{"group_by=day&range=today&campaign=x", "campaign"},
+		{"group_by=day&range=today&limit=0", "limit"},
+		{"group_by=day&range=today&" + strings.Repeat("campaign=1&", 1001), "filters.campaign"},
+	} {
+		body := call(t, "GET", w.url+"/api/v1/reports?"+c.query, w.key, "", 422)
+		if !strings.Contains(body, `"field":"`+c.field+`"`) {
+			t.Errorf("%s: %s, want field %s", c.query, body, c.field)
+		}
+	}
+	body := call(t, "GET", w.url+"/api/v1/reports?group_by=campaign&range=last_7_days&format=csv", w.key, "", 200)
+	if lines := strings.Split(strings.TrimSpace(body), "\n"); len(lines) != 4 || !strings.HasPrefix(lines[0], "campaign,clicks,") {
+		t.Errorf("CSV export:\n%s", body)
+	}
+	call(t, "POST", w.url+"/api/v1/reports", w.key, `{"group_by":["day"],"range":"today","timezone":"Europe/Berlin"}`, 200)
+}
