@@ -100,7 +100,7 @@ func newWorld(t *testing.T, db *store.DB) *world {
 	r := rand.New(rand.NewPCG(1, 2))
 	// Four days of clicks ending now, every 9 minutes, across campaigns.
 	start := time.Now().UTC().Add(-96 * time.Hour)
-	for i := 0; start.Add(time.Duration(i)*9*time.Minute).Before(time.Now()); i++ {
+	for i := 0; start.Add(time.Duration(i) * 9 * time.Minute).Before(time.Now()); i++ {
 		at := start.Add(time.Duration(i) * 9 * time.Minute).Truncate(time.Millisecond)
 		c := camps[r.IntN(len(camps))]
 		w.clicks = append(w.clicks, track.Click{ClickID: ids.New(at).String(), CreatedAt: at, CampaignID: c.id,
