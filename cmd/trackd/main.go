@@ -43,6 +43,8 @@ Usage:
   trackd user add --login LOGIN [--role admin|viewer] [--password PW]
                                 add a user (a random password is printed when none is given)
   trackd migrate                bring the database schema up to date
+  trackd seed [-clicks N] [-days D] [-campaigns C] [-conversion-rate R]
+                                fill the store with generated traffic (demos, benchmarks)
   trackd version                print the version
 
 Every command takes the store flags:
@@ -68,6 +70,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return user(ctx, args, getenv, stdout, stderr)
 	case "migrate":
 		return migrate(ctx, args, getenv, stdout, stderr)
+	case "seed":
+		return seed(ctx, args, getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "trackd", version())
 		return nil
