@@ -28,15 +28,19 @@ var idDims = map[string]string{
 	"traffic_source": "traffic_source_id",
 }
 
-// Dimensions lists the names GroupBy and filters take.
+// Dimensions lists the names GroupBy takes: time, objects, and the
+// click's own values (store.RawDims: country, device, sub ids...), which
+// are read from the raw clicks of the range.
 func Dimensions() []string {
 	out := append([]string{}, timeDims...)
 	for d := range idDims {
 		out = append(out, d)
 	}
 	slices.Sort(out[len(timeDims):])
-	return out
+	return append(out, store.RawDims...)
 }
+
+func isRaw(d string) bool { return slices.Contains(store.RawDims, d) }
 
 // Query is a report request.
 type Query struct {
@@ -96,13 +100,13 @@ func Run(ctx context.Context, db *store.DB, q Query, defaultTZ string, now time.
 	if !wholeHours(p.loc, p.from, p.to) {
 		sq.Bucket = 15 * time.Minute
 	}
-	var idCols []string
 	for _, d := range q.GroupBy {
 		if c, ok := idDims[d]; ok {
-			idCols = append(idCols, c)
+			sq.Dims = append(sq.Dims, c)
+		} else if isRaw(d) {
+			sq.Dims = append(sq.Dims, d)
 		}
 	}
-	sq.Dims = idCols
 	for d, vs := range q.Filters {
 		sq.Where[idDims[d]] = vs
 	}
@@ -122,8 +126,8 @@ func Run(ctx context.Context, db *store.DB, q Query, defaultTZ string, now time.
 		j := 0
 		for _, d := range q.GroupBy {
 			var v string
-			if _, ok := idDims[d]; ok {
-				v = strconv.FormatInt(r.Dims[j], 10)
+			if _, ok := idDims[d]; ok || isRaw(d) {
+				v = r.Dims[j]
 				j++
 			} else {
 				v = timeLabel(d, r.Bucket.In(p.loc))
@@ -176,10 +180,11 @@ func makePlan(q Query, defaultTZ string, now time.Time) (plan, error) {
 	}
 	p.loc = loc
 	if len(q.GroupBy) == 0 || len(q.GroupBy) > 3 {
-		return p, track.Invalid("group_by", "give one to three dimensions of %s", strings.Join(Dimensions(), ", "))
+		return p, track.Invalid("group_by", "give one to three dimensions of %s", strings.Join(Dimensions()[:len(timeDims)+len(idDims)], ", ")+
+			", country, device_type, os, browser, sub_id_1..sub_id_30...")
 	}
 	for i, d := range q.GroupBy {
-		if _, ok := idDims[d]; !ok && !slices.Contains(timeDims, d) {
+		if _, ok := idDims[d]; !ok && !slices.Contains(timeDims, d) && !isRaw(d) {
 			return p, track.Invalid("group_by["+strconv.Itoa(i)+"]", "unknown dimension %q (want one of %s)", d, strings.Join(Dimensions(), ", "))
 		}
 		if slices.Index(q.GroupBy, d) != i {

@@ -105,7 +105,9 @@ func newWorld(t *testing.T, db *store.DB) *world {
 		c := camps[r.IntN(len(camps))]
 		w.clicks = append(w.clicks, track.Click{ClickID: ids.New(at).String(), CreatedAt: at, CampaignID: c.id,
 			StreamID: c.stream, OfferID: c.offer, Cost: track.Money(r.IntN(20_000)), IsBot: r.IntN(10) == 0,
-			UniqueCampaign: r.IntN(3) > 0, UniqueStream: r.IntN(2) > 0, UniqueGlobal: r.IntN(4) == 0})
+			UniqueCampaign: r.IntN(3) > 0, UniqueStream: r.IntN(2) > 0, UniqueGlobal: r.IntN(4) == 0,
+			Country: []string{"US", "DE", "IN", ""}[r.IntN(4)]})
+		w.clicks[len(w.clicks)-1].SubIDs[0] = []string{"z1", "z 2", `z"3`, ""}[r.IntN(4)]
 	}
 	if err := db.InsertClicks(ctx, w.clicks); err != nil {
 		t.Fatal(err)
@@ -281,6 +283,16 @@ func TestReportsMatchRawRows(t *testing.T) {
 				delete(all, "other")
 				return all
 			}())
+		// Dimensions of the raw clicks: country by day off the hour, offer
+		// by sub id.
+		kolkata, _ := time.LoadLocation("Asia/Kolkata")
+		res = run(report.Query{From: from.Format(time.RFC3339), To: to.Format(time.RFC3339), Timezone: "Asia/Kolkata",
+			GroupBy: []string{"day", "country"}})
+		check(t, "day × country in Asia/Kolkata", res, func(r report.Row) string { return r.Dims["day"] + "/" + r.Dims["country"] },
+			w.expected(func(c *track.Click) string { return c.CreatedAt.In(kolkata).Format("2006-01-02") + "/" + c.Country }))
+		res = run(report.Query{From: from.Format(time.RFC3339), To: to.Format(time.RFC3339), GroupBy: []string{"offer", "sub_id_1"}})
+		check(t, "offer × sub_id_1", res, func(r report.Row) string { return r.Dims["offer"] + "/" + r.Dims["sub_id_1"] },
+			w.expected(func(c *track.Click) string { return strconv.FormatInt(c.OfferID, 10) + "/" + c.SubIDs[0] }))
 		// Two time zones put the same clicks in different days.
 		utc := run(report.Query{Range: "last_7_days", Timezone: "UTC", GroupBy: []string{"day"}})
 		ny := run(report.Query{Range: "last_7_days", Timezone: "America/New_York", GroupBy: []string{"day"}})

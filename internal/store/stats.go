@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -144,6 +145,28 @@ func (tx *Tx) ConversionChanged(ctx context.Context, old *track.Conversion, now 
 // StatsDims are the dimensions stats_hourly keeps, by their column.
 var StatsDims = []string{"campaign_id", "stream_id", "offer_id", "landing_id", "traffic_source_id"}
 
+// RawDims are the dimensions only raw clicks have: reports by them scan
+// the clicks of the range.
+var RawDims = func() []string {
+	out := []string{"country", "device_type", "os", "browser", "external_id", "source", "creative_id", "ad_campaign_id", "keyword"}
+	for i := 1; i <= track.MaxSubIDs; i++ {
+		out = append(out, fmt.Sprintf("sub_id_%d", i))
+	}
+	return out
+}()
+
+// rawDimSQL is the expression of a raw dimension over the clicks table c.
+func (db *DB) rawDimSQL(d string) string {
+	switch d {
+	case "country", "device_type", "os", "browser", "external_id":
+		return "c." + d
+	}
+	if db.engine == Postgres {
+		return "COALESCE(c.details::jsonb ->> '" + d + "', '')"
+	}
+	return "COALESCE(json_extract(c.details, '$." + d + "'), '')"
+}
+
 // StatsQuery asks for sums of the statistics in [From, To) by time bucket
 // and dimensions.
 type StatsQuery struct {
@@ -151,7 +174,7 @@ type StatsQuery struct {
 	// Bucket is the time granularity: an hour reads the hourly rollup;
 	// shorter (15 minutes, for zones with such offsets) reads raw rows.
 	Bucket time.Duration
-	Dims   []string           // of StatsDims
+	Dims   []string           // of StatsDims and RawDims
 	Where  map[string][]int64 // dimension → the values it may take
 	// ByConversionTime counts conversions when they happened instead of
 	// at their click's time (raw rows).
@@ -161,13 +184,13 @@ type StatsQuery struct {
 // StatsRow is the sums of one time bucket and dimension values.
 type StatsRow struct {
 	Bucket time.Time
-	Dims   []int64 // in the order of StatsQuery.Dims
+	Dims   []string // in the order of StatsQuery.Dims (ids as decimal text)
 	Stats
 }
 
 func validStatsQuery(q *StatsQuery) error {
 	for _, d := range q.Dims {
-		if !slices.Contains(StatsDims, d) {
+		if !slices.Contains(StatsDims, d) && !slices.Contains(RawDims, d) {
 			return fmt.Errorf("store: statistics have no dimension %q", d)
 		}
 	}
@@ -182,11 +205,12 @@ func validStatsQuery(q *StatsQuery) error {
 	return nil
 }
 
-// statsPart is one source of StatsRows: a table, its time column, and one
-// sum per statsColumns entry ("0" where the table has none).
+// statsPart is one source of StatsRows: tables, the time column, the
+// alias of the table with the id dimensions (clicks are always c when
+// joined), and one sum per statsColumns entry ("0" where none).
 type statsPart struct {
-	table, time string
-	sums        []string
+	from, time, ids string
+	sums            []string
 }
 
 func partSums(set map[string]string) []string {
@@ -201,36 +225,40 @@ func partSums(set map[string]string) []string {
 }
 
 // statsParts are the sources of q: the hourly rollup when the bucket is an
-// hour and conversions count at their click's time, else the raw clicks,
-// landing clicks and conversions.
+// hour, conversions count at their click's time and no dimension is raw;
+// else the raw clicks, landing clicks and conversions.
 func statsParts(q *StatsQuery) []statsPart {
-	if q.Bucket == time.Hour && !q.ByConversionTime {
+	raw := q.Bucket != time.Hour || q.ByConversionTime
+	for _, d := range q.Dims {
+		raw = raw || slices.Contains(RawDims, d)
+	}
+	if !raw {
 		sums := make([]string, len(statsColumns))
 		for i, c := range statsColumns {
 			sums[i] = "SUM(" + c + ")"
 		}
-		return []statsPart{{"stats_hourly", "hour", sums}}
+		return []statsPart{{"stats_hourly s", "s.hour", "s", sums}}
 	}
-	convTime := "click_time"
+	convTime := "v.click_time"
 	if q.ByConversionTime {
-		convTime = "created_at"
+		convTime = "v.created_at"
 	}
 	return []statsPart{
-		{"clicks", "created_at", partSums(map[string]string{"clicks": "COUNT(*)",
-			"unique_campaign": "SUM(CASE WHEN unique_campaign THEN 1 ELSE 0 END)",
-			"unique_stream":   "SUM(CASE WHEN unique_stream THEN 1 ELSE 0 END)",
-			"unique_global":   "SUM(CASE WHEN unique_global THEN 1 ELSE 0 END)",
-			"bots":            "SUM(CASE WHEN is_bot THEN 1 ELSE 0 END)", "cost": "SUM(cost)"})},
-		{"landing_clicks l JOIN clicks c ON c.click_id = l.click_id", "c.created_at",
+		{"clicks c", "c.created_at", "c", partSums(map[string]string{"clicks": "COUNT(*)",
+			"unique_campaign": "SUM(CASE WHEN c.unique_campaign THEN 1 ELSE 0 END)",
+			"unique_stream":   "SUM(CASE WHEN c.unique_stream THEN 1 ELSE 0 END)",
+			"unique_global":   "SUM(CASE WHEN c.unique_global THEN 1 ELSE 0 END)",
+			"bots":            "SUM(CASE WHEN c.is_bot THEN 1 ELSE 0 END)", "cost": "SUM(c.cost)"})},
+		{"landing_clicks l JOIN clicks c ON c.click_id = l.click_id", "c.created_at", "c",
 			partSums(map[string]string{"lp_clicks": "COUNT(*)"})},
-		{"conversions", convTime, partSums(map[string]string{
-			"leads":             "SUM(CASE WHEN status = 'lead' THEN 1 ELSE 0 END)",
-			"sales":             "SUM(CASE WHEN status = 'sale' THEN 1 ELSE 0 END)",
-			"rejected":          "SUM(CASE WHEN status = 'rejected' THEN 1 ELSE 0 END)",
-			"rebills":           "SUM(CASE WHEN status = 'rebill' THEN 1 ELSE 0 END)",
-			"revenue_hold":      "SUM(CASE WHEN status = 'lead' THEN payout ELSE 0 END)",
-			"revenue_confirmed": "SUM(CASE WHEN status IN ('sale', 'rebill') THEN payout ELSE 0 END)",
-			"revenue_rejected":  "SUM(CASE WHEN status = 'rejected' THEN payout ELSE 0 END)",
+		{"conversions v JOIN clicks c ON c.click_id = v.click_id", convTime, "v", partSums(map[string]string{
+			"leads":             "SUM(CASE WHEN v.status = 'lead' THEN 1 ELSE 0 END)",
+			"sales":             "SUM(CASE WHEN v.status = 'sale' THEN 1 ELSE 0 END)",
+			"rejected":          "SUM(CASE WHEN v.status = 'rejected' THEN 1 ELSE 0 END)",
+			"rebills":           "SUM(CASE WHEN v.status = 'rebill' THEN 1 ELSE 0 END)",
+			"revenue_hold":      "SUM(CASE WHEN v.status = 'lead' THEN v.payout ELSE 0 END)",
+			"revenue_confirmed": "SUM(CASE WHEN v.status IN ('sale', 'rebill') THEN v.payout ELSE 0 END)",
+			"revenue_rejected":  "SUM(CASE WHEN v.status = 'rejected' THEN v.payout ELSE 0 END)",
 		})},
 	}
 }
@@ -244,13 +272,14 @@ func (db *DB) StatsRows(ctx context.Context, q StatsQuery) ([]StatsRow, error) {
 	var out []StatsRow
 	index := map[string]int{}
 	for _, p := range statsParts(&q) {
-		prefix := ""
-		if strings.HasPrefix(p.table, "landing_clicks") {
-			prefix = "c."
-		}
+		prefix := p.ids + "."
 		cols := []string{fmt.Sprintf("%s / %d * %d", p.time, bucket, bucket)}
 		for _, d := range q.Dims {
-			cols = append(cols, prefix+d)
+			if slices.Contains(RawDims, d) {
+				cols = append(cols, db.rawDimSQL(d))
+			} else {
+				cols = append(cols, prefix+d)
+			}
 		}
 		where := []string{p.time + " >= ?", p.time + " < ?"}
 		args := []any{toDB(q.From), toDB(q.To)}
@@ -268,7 +297,7 @@ func (db *DB) StatsRows(ctx context.Context, q StatsQuery) ([]StatsRow, error) {
 				args = append(args, v)
 			}
 		}
-		query := "SELECT " + strings.Join(cols, ", ") + ", " + strings.Join(p.sums, ", ") + " FROM " + p.table +
+		query := "SELECT " + strings.Join(cols, ", ") + ", " + strings.Join(p.sums, ", ") + " FROM " + p.from +
 			" WHERE " + strings.Join(where, " AND ") + " GROUP BY " + strings.Join(cols, ", ")
 		rows, err := db.query(ctx, query, args...)
 		if err != nil {
@@ -280,7 +309,7 @@ func (db *DB) StatsRows(ctx context.Context, q StatsQuery) ([]StatsRow, error) {
 				r    StatsRow
 				dest = []any{&at}
 			)
-			r.Dims = make([]int64, len(q.Dims))
+			r.Dims = make([]string, len(q.Dims))
 			for i := range r.Dims {
 				dest = append(dest, &r.Dims[i])
 			}
@@ -290,7 +319,7 @@ func (db *DB) StatsRows(ctx context.Context, q StatsQuery) ([]StatsRow, error) {
 				return nil, fmt.Errorf("store: statistics: %w", err)
 			}
 			r.Bucket = fromDB(at)
-			key := fmt.Sprint(at, r.Dims)
+			key := strconv.FormatInt(at, 10) + "\x00" + strings.Join(r.Dims, "\x00")
 			if i, ok := index[key]; ok {
 				out[i].Add(&r.Stats)
 				continue

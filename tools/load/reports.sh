@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Measures reports on a seeded store, and the click path with and without
+# a report running in a loop beside it. Usage:
+#
+#   go run ./cmd/trackd seed -data /tmp/seed -clicks 10000000 -days 30   # once
+#   tools/load/reports.sh /tmp/seed [runs] [seconds]
+#
+# Starts trackd on the data dir (127.0.0.1:18080), times each report
+# `runs` times (curl; p50, p90 and max), then runs wrk on a campaign of the
+# seeded store for `seconds` alone and again beside a loop of the
+# day × campaign report. Needs wrk (apt-get install -y wrk).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+data=$1
+runs=${2:-20}
+secs=${3:-10}
+bin=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$bin"' EXIT
+go build -o "$bin/trackd" ./cmd/trackd
+"$bin/trackd" serve -addr 127.0.0.1:18080 -data "$data" -log-level warn >/dev/null &
+for _ in $(seq 1 100); do curl -sf http://127.0.0.1:18080/healthz >/dev/null && break; sleep 0.2; done
+key=$("$bin/trackd" apikey create --name reports -data "$data")
+api=http://127.0.0.1:18080/api/v1
+
+timed() { # name query
+  local name=$1 query=$2
+  curl -sf -H "Authorization: Bearer $key" "$api/reports?$query" -o "$bin/last.json"
+  for _ in $(seq 1 "$runs"); do
+    curl -s -o /dev/null -w '%{time_total}\n' -H "Authorization: Bearer $key" "$api/reports?$query"
+  done | sort -n | awk -v name="$name" -v rows="$(grep -o '"count":[0-9]*' "$bin/last.json")" \
+    '{t[NR]=$1} END {printf "%-48s p50 %6.1f ms  p90 %6.1f ms  max %6.1f ms  (%s)\n", name, t[int((NR+1)/2)]*1000, t[int(NR*0.9+0.5)]*1000, t[NR]*1000, rows}'
+}
+camp=$(curl -sf -H "Authorization: Bearer $key" "$api/campaigns" | grep -o '"id":[0-9]*' | head -1 | cut -d: -f2)
+alias=$(curl -sf -H "Authorization: Bearer $key" "$api/campaigns/$camp" | sed -n 's/.*"alias":"\([^"]*\)".*/\1/p')
+echo "== reports, $runs runs each"
+timed "day × campaign, last 30 days, UTC" "group_by=day,campaign&range=last_30_days&timezone=UTC"
+timed "day × campaign, last 30 days, America/New_York" "group_by=day,campaign&range=last_30_days&timezone=America/New_York"
+timed "day × campaign, last 30 days, Asia/Kolkata (raw)" "group_by=day,campaign&range=last_30_days&timezone=Asia/Kolkata"
+timed "hour × stream × offer, one campaign, 7 days" "group_by=hour,stream,offer&range=last_7_days&campaign=$camp"
+timed "offer × traffic source, 30 days" "group_by=offer,traffic_source&range=last_30_days"
+timed "campaign, today" "group_by=campaign&range=today"
+for extra in ${EXTRA_REPORTS:-}; do timed "$extra" "$extra"; done
+
+echo "== clicks on /$alias alone, then beside the day × campaign report in a loop"
+run() { wrk -t2 -c64 -d"${secs}s" -s tools/load/clicks.lua "http://127.0.0.1:18080/$alias" | grep Requests/sec; }
+run
+( while true; do curl -s -o /dev/null -H "Authorization: Bearer $key" "$api/reports?group_by=day,campaign&range=last_30_days"; done ) &
+loop=$!
+run
+kill $loop
