@@ -95,10 +95,11 @@ func Run(ctx context.Context, db *store.DB, q Query, defaultTZ string, now time.
 	if err != nil {
 		return nil, err
 	}
-	sq := store.StatsQuery{From: p.from, To: p.to, Bucket: time.Hour, Where: map[string][]int64{},
-		ByConversionTime: q.ConversionTime}
-	if !wholeHours(p.loc, p.from, p.to) {
-		sq.Bucket = 15 * time.Minute
+	// The store buckets by local hours or days, in stretches of the range
+	// where the zone's offset is constant (DST changes it).
+	sq := store.StatsQuery{Bucket: 24 * time.Hour, Where: map[string][]int64{}, ByConversionTime: q.ConversionTime}
+	if slices.Contains(q.GroupBy, "hour") {
+		sq.Bucket = time.Hour
 	}
 	for _, d := range q.GroupBy {
 		if c, ok := idDims[d]; ok {
@@ -110,9 +111,14 @@ func Run(ctx context.Context, db *store.DB, q Query, defaultTZ string, now time.
 	for d, vs := range q.Filters {
 		sq.Where[idDims[d]] = vs
 	}
-	rows, err := db.StatsRows(ctx, sq)
-	if err != nil {
-		return nil, err
+	var rows []store.StatsRow
+	for _, st := range stretches(p.loc, p.from, p.to) {
+		sq.From, sq.To, sq.Offset = st.from, st.to, st.offset
+		part, err := db.StatsRows(ctx, sq)
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, part...)
 	}
 	groups := map[string]*Row{}
 	var order []string
@@ -286,21 +292,25 @@ func parseBound(s string, loc *time.Location, end bool) (time.Time, error) {
 	return t, nil
 }
 
-// wholeHours reports whether loc's offset is whole hours all through
-// [from, to), so that hourly rows fall into its days.
-func wholeHours(loc *time.Location, from, to time.Time) bool {
+// stretch is a part of a range where a zone's UTC offset is constant.
+type stretch struct {
+	from, to time.Time
+	offset   time.Duration
+}
+
+// stretches cuts [from, to) where loc's offset changes.
+func stretches(loc *time.Location, from, to time.Time) []stretch {
+	var out []stretch
 	for t := from; t.Before(to); {
 		_, off := t.In(loc).Zone()
-		if off%3600 != 0 {
-			return false
-		}
 		_, end := t.In(loc).ZoneBounds()
-		if end.IsZero() {
-			break
+		if end.IsZero() || end.After(to) {
+			end = to
 		}
+		out = append(out, stretch{t, end, time.Duration(off) * time.Second})
 		t = end
 	}
-	return true
+	return out
 }
 
 func timeLabel(dim string, t time.Time) string {

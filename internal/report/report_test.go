@@ -342,3 +342,35 @@ func TestReportBadInput(t *testing.T) {
 	}
 	call(t, "POST", w.url+"/api/v1/reports", w.key, `{"group_by":["day"],"range":"today","timezone":"Europe/Berlin"}`, 200)
 }
+
+// TestDaylightSavingTime: days and hours in a zone are its own across a
+// change of its UTC offset (New York, 2026-11-01: 25 hours).
+func TestDaylightSavingTime(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		var clicks []track.Click
+		want := map[string]int64{}
+		ny, _ := time.LoadLocation("America/New_York")
+		for at := time.Date(2026, 10, 30, 12, 0, 0, 0, time.UTC); at.Before(time.Date(2026, 11, 3, 12, 0, 0, 0, time.UTC)); at = at.Add(20 * time.Minute) {
+			clicks = append(clicks, track.Click{ClickID: fmt.Sprint("c", at.Unix()), CreatedAt: at, CampaignID: 1})
+			if l := at.In(ny); !l.Before(time.Date(2026, 10, 31, 0, 0, 0, 0, ny)) && l.Before(time.Date(2026, 11, 3, 0, 0, 0, 0, ny)) {
+				want[l.Format("2006-01-02")]++
+			}
+		}
+		if err := db.InsertClicks(ctx, clicks); err != nil {
+			t.Fatal(err)
+		}
+		res, err := report.Run(ctx, db, report.Query{From: "2026-10-31", To: "2026-11-02", Timezone: "America/New_York",
+			GroupBy: []string{"day"}}, "UTC", time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]int64{}
+		for _, r := range res.Rows {
+			got[r.Dims["day"]] = r.Clicks
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) || want["2026-11-01"] != 75 {
+			t.Errorf("days across the change: %v, want %v (25 hours of 3 clicks on Nov 1)", got, want)
+		}
+	})
+}

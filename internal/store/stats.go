@@ -171,9 +171,12 @@ func (db *DB) rawDimSQL(d string) string {
 // and dimensions.
 type StatsQuery struct {
 	From, To time.Time
-	// Bucket is the time granularity: an hour reads the hourly rollup;
-	// shorter (15 minutes, for zones with such offsets) reads raw rows.
+	// Bucket is the time granularity; it divides a day. Buckets start at
+	// multiples of Bucket in the zone whose UTC offset is Offset (constant
+	// over [From, To)). The hourly rollup serves whole hours at a whole-hour
+	// offset; anything finer reads raw rows.
 	Bucket time.Duration
+	Offset time.Duration
 	Dims   []string           // of StatsDims and RawDims
 	Where  map[string][]int64 // dimension → the values it may take
 	// ByConversionTime counts conversions when they happened instead of
@@ -199,8 +202,8 @@ func validStatsQuery(q *StatsQuery) error {
 			return fmt.Errorf("store: statistics have no dimension %q", d)
 		}
 	}
-	if q.Bucket <= 0 || time.Hour%q.Bucket != 0 {
-		return fmt.Errorf("store: bucket %s does not divide an hour", q.Bucket)
+	if q.Bucket <= 0 || 24*time.Hour%q.Bucket != 0 || q.Bucket%time.Millisecond != 0 || q.Offset%time.Minute != 0 {
+		return fmt.Errorf("store: bucket %s does not divide a day", q.Bucket)
 	}
 	return nil
 }
@@ -228,7 +231,7 @@ func partSums(set map[string]string) []string {
 // hour, conversions count at their click's time and no dimension is raw;
 // else the raw clicks, landing clicks and conversions.
 func statsParts(q *StatsQuery) []statsPart {
-	raw := q.Bucket != time.Hour || q.ByConversionTime
+	raw := q.Bucket%time.Hour != 0 || q.Offset%time.Hour != 0 || q.ByConversionTime
 	for _, d := range q.Dims {
 		raw = raw || slices.Contains(RawDims, d)
 	}
@@ -268,12 +271,12 @@ func (db *DB) StatsRows(ctx context.Context, q StatsQuery) ([]StatsRow, error) {
 	if err := validStatsQuery(&q); err != nil {
 		return nil, err
 	}
-	bucket := q.Bucket.Milliseconds()
+	bucket, off := q.Bucket.Milliseconds(), q.Offset.Milliseconds()
 	var out []StatsRow
 	index := map[string]int{}
 	for _, p := range statsParts(&q) {
 		prefix := p.ids + "."
-		cols := []string{fmt.Sprintf("%s / %d * %d", p.time, bucket, bucket)}
+		cols := []string{fmt.Sprintf("(%s + %d) / %d * %d - %d", p.time, off, bucket, bucket, off)}
 		for _, d := range q.Dims {
 			if slices.Contains(RawDims, d) {
 				cols = append(cols, db.rawDimSQL(d))

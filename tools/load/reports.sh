@@ -39,7 +39,8 @@ timed "day × campaign, last 30 days, Asia/Kolkata (raw)" "group_by=day,campaign
 timed "hour × stream × offer, one campaign, 7 days" "group_by=hour,stream,offer&range=last_7_days&campaign=$camp"
 timed "offer × traffic source, 30 days" "group_by=offer,traffic_source&range=last_30_days"
 timed "campaign, today" "group_by=campaign&range=today"
-for extra in ${EXTRA_REPORTS:-}; do timed "$extra" "$extra"; done
+timed "country × offer, 30 days (raw)" "group_by=country,offer&range=last_30_days"
+timed "top 100 sub_id_1, one campaign, 30 days (raw)" "group_by=sub_id_1&range=last_30_days&campaign=$camp&sort=-clicks&limit=100"
 
 echo "== clicks on /$alias alone, then beside the day × campaign report in a loop"
 run() { wrk -t2 -c64 -d"${secs}s" -s tools/load/clicks.lua "http://127.0.0.1:18080/$alias" | grep Requests/sec; }

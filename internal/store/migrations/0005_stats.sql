@@ -3,7 +3,9 @@
 -- per hour instead of every click. hour is the start of the UTC hour (ms);
 -- conversions count in the hour of their click. Money is in micro-units of
 -- the account currency: revenue_hold is the payout of leads, revenue_confirmed
--- of sales and rebills, revenue_rejected of rejected conversions.
+-- of sales and rebills, revenue_rejected of rejected conversions. On SQLite the
+-- rows are stored in key order (WITHOUT ROWID): a range of hours is one
+-- sequential read.
 
 CREATE TABLE stats_hourly (
 	hour              BIGINT NOT NULL,
@@ -27,7 +29,7 @@ CREATE TABLE stats_hourly (
 	revenue_confirmed BIGINT NOT NULL DEFAULT 0,
 	revenue_rejected  BIGINT NOT NULL DEFAULT 0,
 	PRIMARY KEY (hour, campaign_id, stream_id, offer_id, landing_id, traffic_source_id)
-);
+){{if sqlite}} WITHOUT ROWID{{end}};
 
 -- What was recorded before this table existed.
 INSERT INTO stats_hourly (hour, campaign_id, stream_id, offer_id, landing_id, traffic_source_id, clicks,
