@@ -13,6 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 data=$1
 runs=${2:-20}
+raw_runs=${RAW_RUNS:-3} # reports that scan raw clicks take seconds at millions of clicks
 secs=${3:-10}
 bin=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$bin"' EXIT
@@ -22,8 +23,8 @@ for _ in $(seq 1 100); do curl -sf http://127.0.0.1:18080/healthz >/dev/null && 
 key=$("$bin/trackd" apikey create --name reports -data "$data")
 api=http://127.0.0.1:18080/api/v1
 
-timed() { # name query
-  local name=$1 query=$2
+timed() { # name query [runs]
+  local name=$1 query=$2 runs=${3:-$runs}
   curl -sf -H "Authorization: Bearer $key" "$api/reports?$query" -o "$bin/last.json"
   for _ in $(seq 1 "$runs"); do
     curl -s -o /dev/null -w '%{time_total}\n' -H "Authorization: Bearer $key" "$api/reports?$query"
@@ -35,12 +36,12 @@ alias=$(curl -sf -H "Authorization: Bearer $key" "$api/campaigns/$camp" | sed -n
 echo "== reports, $runs runs each"
 timed "day × campaign, last 30 days, UTC" "group_by=day,campaign&range=last_30_days&timezone=UTC"
 timed "day × campaign, last 30 days, America/New_York" "group_by=day,campaign&range=last_30_days&timezone=America/New_York"
-timed "day × campaign, last 30 days, Asia/Kolkata (raw)" "group_by=day,campaign&range=last_30_days&timezone=Asia/Kolkata"
+timed "day × campaign, last 30 days, Asia/Kolkata (raw)" "group_by=day,campaign&range=last_30_days&timezone=Asia/Kolkata" "$raw_runs"
 timed "hour × stream × offer, one campaign, 7 days" "group_by=hour,stream,offer&range=last_7_days&campaign=$camp"
 timed "offer × traffic source, 30 days" "group_by=offer,traffic_source&range=last_30_days"
 timed "campaign, today" "group_by=campaign&range=today"
-timed "country × offer, 30 days (raw)" "group_by=country,offer&range=last_30_days"
-timed "top 100 sub_id_1, one campaign, 30 days (raw)" "group_by=sub_id_1&range=last_30_days&campaign=$camp&sort=-clicks&limit=100"
+timed "country × offer, 30 days (raw)" "group_by=country,offer&range=last_30_days" "$raw_runs"
+timed "top 100 sub_id_1, one campaign, 30 days (raw)" "group_by=sub_id_1&range=last_30_days&campaign=$camp&sort=-clicks&limit=100" "$raw_runs"
 
 echo "== clicks on /$alias alone, then beside the day × campaign report in a loop"
 run() { wrk -t2 -c64 -d"${secs}s" -s tools/load/clicks.lua "http://127.0.0.1:18080/$alias" | grep Requests/sec; }
