@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/trackd/trackd/internal/report"
+	"github.com/trackd/trackd/internal/store"
 	"github.com/trackd/trackd/internal/track"
 )
 
@@ -20,6 +21,9 @@ func (a *API) reportRoutes() []Route {
 			Out: report.Result{}},
 		{Method: "POST", Path: "/reports", Role: viewer, Handler: a.postReport,
 			Summary: "Statistics for a query in the body (the fields of GET /reports)", In: report.Query{}, Out: report.Result{}},
+		{Method: "POST", Path: "/costs", Role: track.RoleAdmin, Handler: a.updateCost,
+			Summary: "Set a campaign's cost for a range (dates in the zone, or RFC 3339), spread evenly over its clicks there, optionally of one traffic source or sub_id_1",
+			In:      costUpdate{}, Out: costAnswer{}},
 	}
 }
 
@@ -97,4 +101,61 @@ func (a *API) report(w http.ResponseWriter, r *http.Request, q report.Query, for
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// costUpdate is the body of POST /costs: a campaign's cost for a range,
+// spread over its clicks there (optionally of one source or sub_id_1).
+type costUpdate struct {
+	CampaignID      int64  `json:"campaign_id"`
+	From            string `json:"from"`
+	To              string `json:"to"`
+	Timezone        string `json:"timezone"`
+	Cost            string `json:"cost"`
+	Currency        string `json:"currency"`
+	TrafficSourceID int64  `json:"traffic_source_id"`
+	SubID1          string `json:"sub_id_1"`
+}
+
+type costAnswer struct {
+	Clicks int         `json:"clicks"`
+	Cost   track.Money `json:"cost"` // in the account currency
+}
+
+func (a *API) updateCost(w http.ResponseWriter, r *http.Request) error {
+	var u costUpdate
+	if err := decode(w, r, &u); err != nil {
+		return err
+	}
+	s, err := a.db.Settings(r.Context())
+	if err != nil {
+		return err
+	}
+	if u.CampaignID <= 0 {
+		return track.Invalid("campaign_id", "is required")
+	}
+	if _, err := a.db.Campaign(r.Context(), u.CampaignID); err != nil {
+		return err
+	}
+	from, to, err := report.Span(report.Query{From: u.From, To: u.To, Timezone: u.Timezone}, s.Timezone, time.Now())
+	if err != nil {
+		return err
+	}
+	amount, err := track.ParseMoney(u.Cost)
+	if err != nil || amount < 0 {
+		return track.Invalid("cost", "%q is not an amount of money", u.Cost)
+	}
+	if u.Currency != "" && !strings.EqualFold(u.Currency, s.AccountCurrency) {
+		rate, err := a.db.CurrencyRate(r.Context(), strings.ToUpper(u.Currency))
+		if err != nil {
+			return track.Invalid("currency", "no rate for %q: add one at %s/currency-rates", u.Currency, Prefix)
+		}
+		amount = track.Convert(amount, rate.Rate)
+	}
+	n, err := a.db.SpreadCost(r.Context(), store.CostQuery{CampaignID: u.CampaignID, From: from, To: to,
+		TrafficSourceID: u.TrafficSourceID, SubID1: u.SubID1}, amount)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, costAnswer{Clicks: n, Cost: amount})
+	return nil
 }

@@ -176,13 +176,9 @@ type plan struct {
 
 func makePlan(q Query, defaultTZ string, now time.Time) (plan, error) {
 	var p plan
-	tz := q.Timezone
-	if tz == "" {
-		tz = defaultTZ
-	}
-	loc, err := time.LoadLocation(tz)
-	if err != nil || tz == "Local" || tz == "" {
-		return p, track.Invalid("timezone", "unknown time zone %q (want an IANA name such as Europe/Berlin)", tz)
+	loc, err := zone(q.Timezone, defaultTZ)
+	if err != nil {
+		return p, err
 	}
 	p.loc = loc
 	if len(q.GroupBy) == 0 || len(q.GroupBy) > 3 {
@@ -226,6 +222,27 @@ func makePlan(q Query, defaultTZ string, now time.Time) (plan, error) {
 		return p, track.Invalid("offset", "must not be negative")
 	}
 	return p, nil
+}
+
+func zone(tz, defaultTZ string) (*time.Location, error) {
+	if tz == "" {
+		tz = defaultTZ
+	}
+	loc, err := time.LoadLocation(tz)
+	if err != nil || tz == "Local" || tz == "" {
+		return nil, track.Invalid("timezone", "unknown time zone %q (want an IANA name such as Europe/Berlin)", tz)
+	}
+	return loc, nil
+}
+
+// Span resolves q's range (Range, or From and To) in q's zone, defaultTZ
+// when it has none, to [from, to) in UTC.
+func Span(q Query, defaultTZ string, now time.Time) (time.Time, time.Time, error) {
+	loc, err := zone(q.Timezone, defaultTZ)
+	if err != nil {
+		return time.Time{}, time.Time{}, err
+	}
+	return span(q, loc, now)
 }
 
 // span resolves the range in loc to [from, to) in UTC.

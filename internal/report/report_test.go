@@ -374,3 +374,72 @@ func TestDaylightSavingTime(t *testing.T) {
 		}
 	})
 }
+
+// TestCostUpdate: a campaign's cost for a day, spread over its clicks (or
+// those of one sub id), is exactly that day's cost in the report; other
+// days and campaigns keep theirs.
+func TestCostUpdate(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db)
+		ctx := context.Background()
+		c0 := w.clicks[0].CampaignID
+		day := time.Now().UTC().AddDate(0, 0, -2).Format("2006-01-02")
+		before := w.expected(func(c *track.Click) string {
+			return c.CreatedAt.Format("2006-01-02") + "/" + strconv.FormatInt(c.CampaignID, 10)
+		})
+		var ans struct {
+			Clicks int
+			Cost   track.Money
+		}
+		json.Unmarshal([]byte(call(t, "POST", w.url+"/api/v1/costs", w.key,
+			fmt.Sprintf(`{"campaign_id":%d,"from":"%s","to":"%s","cost":"100.01","currency":"EUR"}`, c0, day, day), 200)), &ans)
+		want := int64(100_010_000) * 108 / 100 // 108.0108 USD
+		if ans.Cost != track.Money(want) || int64(ans.Clicks) != before[day+"/"+strconv.FormatInt(c0, 10)].Clicks {
+			t.Fatalf("cost update: %+v, want %s over %d clicks", ans, track.Money(want), before[day+"/"+strconv.FormatInt(c0, 10)].Clicks)
+		}
+		res, err := report.Run(ctx, db, report.Query{Range: "last_7_days", GroupBy: []string{"day", "campaign"}}, "UTC", time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range res.Rows {
+			k := r.Dims["day"] + "/" + r.Dims["campaign"]
+			exp := before[k].Cost
+			if k == day+"/"+strconv.FormatInt(c0, 10) {
+				exp = want
+			}
+			if int64(r.Cost) != exp {
+				t.Errorf("cost of %s = %s, want %s", k, r.Cost, track.Money(exp))
+			}
+		}
+		// The raw clicks agree with the rollup.
+		raw, err := report.Run(ctx, db, report.Query{Range: "last_7_days", GroupBy: []string{"day", "country"},
+			Filters: map[string][]int64{"campaign": {c0}}}, "UTC", time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sum int64
+		for _, r := range raw.Rows {
+			if r.Dims["day"] == day {
+				sum += int64(r.Cost)
+			}
+		}
+		if sum != want {
+			t.Errorf("raw clicks of the day cost %s, want %s", track.Money(sum), track.Money(want))
+		}
+		// One sub id only; bad input.
+		call(t, "POST", w.url+"/api/v1/costs", w.key, fmt.Sprintf(`{"campaign_id":%d,"from":"%s","to":"%s","cost":"5","sub_id_1":"z1"}`, c0, day, day), 200)
+		for _, body := range []string{`{"from":"2026-01-01","to":"2026-01-02","cost":"1"}`,
+			fmt.Sprintf(`{"campaign_id":%d,"from":"2026-01-02","to":"2026-01-01","cost":"1"}`, c0),
+			fmt.Sprintf(`{"campaign_id":%d,"range":"x","cost":"1"}`, c0),
+			fmt.Sprintf(`{"campaign_id":%d,"from":"2026-01-01","to":"2026-01-02","cost":"-1"}`, c0),
+			fmt.Sprintf(`{"campaign_id":%d,"from":"2026-01-01","to":"2026-01-02","cost":"1","currency":"XYZ"}`, c0),
+		} {
+			code := 422
+			if strings.Contains(body, `"range"`) {
+				code = 400 // not a field of the body
+			}
+			call(t, "POST", w.url+"/api/v1/costs", w.key, body, code)
+		}
+		call(t, "POST", w.url+"/api/v1/costs", w.key, `{"campaign_id":999,"from":"2026-01-01","to":"2026-01-02","cost":"1"}`, 404)
+	})
+}

@@ -336,3 +336,89 @@ func (db *DB) StatsRows(ctx context.Context, q StatsQuery) ([]StatsRow, error) {
 	}
 	return out, nil
 }
+
+// CostQuery selects the clicks a manual cost is spread over.
+type CostQuery struct {
+	CampaignID      int64
+	From, To        time.Time
+	TrafficSourceID int64  // 0: any
+	SubID1          string // "": any
+}
+
+// SpreadCost replaces the cost of the clicks q selects with total, spread
+// evenly (the first clicks take the odd micro-units), and moves the
+// statistics with it, in one transaction. It returns how many clicks
+// share the cost; none is not an error.
+func (db *DB) SpreadCost(ctx context.Context, q CostQuery, total track.Money) (int, error) {
+	var f filter
+	f.eq("campaign_id", q.CampaignID, true)
+	f.cmp("created_at >= ?", toDB(q.From), true)
+	f.cmp("created_at < ?", toDB(q.To), true)
+	f.eq("traffic_source_id", q.TrafficSourceID, q.TrafficSourceID != 0)
+	if q.SubID1 != "" {
+		f.cmp(db.rawDimSQL("sub_id_1")+" = ?", q.SubID1, true)
+	}
+	var n int
+	err := db.tx(ctx, func(tx *Tx) error {
+		type row struct {
+			id   int64
+			cost int64
+			key  StatsKey
+		}
+		var rows []row
+		rs, err := tx.query(ctx, "SELECT c.id, c.cost, c.created_at, c.campaign_id, c.stream_id, c.offer_id, c.landing_id, "+
+			"c.traffic_source_id FROM clicks c"+f.sql()+" ORDER BY c.id", f.args...)
+		if err != nil {
+			return err
+		}
+		for rs.Next() {
+			var (
+				r  row
+				at int64
+				k  = &r.key
+			)
+			if err := rs.Scan(&r.id, &r.cost, &at, &k.CampaignID, &k.StreamID, &k.OfferID, &k.LandingID, &k.TrafficSourceID); err != nil {
+				rs.Close()
+				return err
+			}
+			k.Hour = at / 3_600_000 * 3_600_000
+			rows = append(rows, r)
+		}
+		if err := rs.Close(); err != nil {
+			return err
+		}
+		n = len(rows)
+		if n == 0 {
+			return nil
+		}
+		share, odd := int64(total)/int64(n), int64(total)%int64(n)
+		if odd < 0 {
+			share, odd = share-1, odd+int64(n)
+		}
+		// The first odd clicks (by id) take one micro-unit more.
+		boundary := int64(0)
+		if odd > 0 {
+			boundary = rows[odd-1].id
+		}
+		args := append([]any{boundary, share + 1, share}, f.args...)
+		if _, err := tx.exec(ctx, "UPDATE clicks AS c SET cost = CASE WHEN id <= ? THEN CAST(? AS BIGINT) ELSE CAST(? AS BIGINT) END"+f.sql(), args...); err != nil {
+			return err
+		}
+		deltas := map[StatsKey]*Stats{}
+		for i, r := range rows {
+			c := share
+			if int64(i) < odd {
+				c++
+			}
+			if deltas[r.key] == nil {
+				deltas[r.key] = &Stats{}
+			}
+			deltas[r.key].Cost += c - r.cost
+		}
+		return tx.AddStats(ctx, deltas)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: spread cost: %w", err)
+	}
+	return n, nil
+}
