@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/trackd/trackd/internal/click"
+	"github.com/trackd/trackd/internal/live"
 	"github.com/trackd/trackd/internal/postback"
 	"github.com/trackd/trackd/internal/preset"
 	"github.com/trackd/trackd/internal/store"
@@ -38,6 +39,8 @@ type API struct {
 	Postbacks Postbacks
 	// Outbound is the delivery queue; nil when it does not run here.
 	Outbound Outbound
+	// Live is the live feed's hub; nil for none.
+	Live *live.Hub
 }
 
 // New returns the API over db; version appears in the OpenAPI document.
@@ -66,6 +69,9 @@ type Route struct {
 	Summary string
 	In, Out any
 	Status  int
+	// Stream is the media type of a response that is not JSON but a
+	// stream, such as "text/event-stream".
+	Stream string
 }
 
 // Routes is the API's route table: the mux and the OpenAPI test read it.
@@ -88,6 +94,7 @@ func (a *API) Routes() []Route {
 	rs = append(rs, a.webhooks().routes("/webhooks", viewer)...)
 	rs = append(rs, a.outboundRoutes()...)
 	rs = append(rs, a.reportRoutes()...)
+	rs = append(rs, a.liveRoutes()...)
 	rs = append(rs,
 		Route{Method: "GET", Path: "/currency-rates", Role: viewer, Handler: a.listRates,
 			Summary: "List currency rates to the account currency", Out: items[track.CurrencyRate]{}},

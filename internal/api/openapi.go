@@ -61,6 +61,9 @@ func (a *API) OpenAPI() map[string]any {
 		if rt.Out != nil {
 			ok["content"] = map[string]any{"application/json": map[string]any{"schema": g.schema(reflect.TypeOf(rt.Out))}}
 		}
+		if rt.Stream != "" {
+			ok["content"] = map[string]any{rt.Stream: map[string]any{"schema": map[string]any{"type": "string"}}}
+		}
 		responses[strconv.Itoa(rt.Status)] = ok
 		if rt.In != nil {
 			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{

@@ -90,6 +90,9 @@ func TestOpenAPIMatchesTheRoutes(t *testing.T) {
 			continue
 		}
 		p := strings.NewReplacer("{id}", ids[first], "{currency}", "EUR", "{click_id}", sample.ClickID).Replace(path)
+		if k == "GET /live" {
+			continue // a stream: internal/server's live test reads it
+		}
 		if k == "GET /reports" { // a report needs its question
 			p += "?group_by=day,campaign&range=last_7_days"
 		}

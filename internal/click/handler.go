@@ -20,6 +20,7 @@ import (
 	"github.com/trackd/trackd/internal/batch"
 	"github.com/trackd/trackd/internal/clickid"
 	"github.com/trackd/trackd/internal/enrich"
+	"github.com/trackd/trackd/internal/live"
 	"github.com/trackd/trackd/internal/store"
 	"github.com/trackd/trackd/internal/track"
 )
@@ -48,6 +49,7 @@ type Handler struct {
 	db        *store.DB
 	ids       *clickid.Generator
 	enrich    *enrich.Enricher
+	live      *live.Hub
 	clicks    *batch.Writer[track.Click]
 	lp        *batch.Writer[track.LandingClick]
 	seen      *seenSet
@@ -74,6 +76,8 @@ type Options struct {
 	RecentClicks int
 	// Registerer receives the click path's metrics; nil for none.
 	Registerer prometheus.Registerer
+	// Live, when set, gets every recorded click for the live feed.
+	Live *live.Hub
 }
 
 // New returns a click handler over snap; call Close to flush its batches.
@@ -84,7 +88,7 @@ func New(snap *Snapshot, db *store.DB, ids *clickid.Generator, en *enrich.Enrich
 	if o.RecentClicks <= 0 {
 		o.RecentClicks = defaultRecentSize
 	}
-	h := &Handler{db: db, ids: ids, enrich: en, log: log,
+	h := &Handler{db: db, ids: ids, enrich: en, log: log, live: o.Live,
 		seen: newSeenSet(o.MaxVisitors), recent: newRecentClicks(o.RecentClicks)}
 	h.m = &metrics{
 		clicks: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "trackd_clicks_total",
@@ -116,6 +120,24 @@ func New(snap *Snapshot, db *store.DB, ids *clickid.Generator, en *enrich.Enrich
 		OnBatch: func(n int, _ time.Duration) { h.m.batchSize.WithLabelValues("landing_click").Observe(float64(n)) },
 	})
 	return h
+}
+
+// liveClick is what the live feed shows of a click.
+type liveClick struct {
+	ClickID    string    `json:"click_id"`
+	CreatedAt  time.Time `json:"created_at"`
+	CampaignID int64     `json:"campaign_id"`
+	StreamID   int64     `json:"stream_id"`
+	OfferID    int64     `json:"offer_id"`
+	LandingID  int64     `json:"landing_id"`
+	Country    string    `json:"country"`
+	DeviceType string    `json:"device_type"`
+	OS         string    `json:"os"`
+	Browser    string    `json:"browser"`
+	IsBot      bool      `json:"is_bot"`
+	Unique     bool      `json:"unique"`
+	ExternalID string    `json:"external_id"`
+	SubID1     string    `json:"sub_id_1"`
 }
 
 // clickLinger is how long async clicks wait for others to share their
@@ -228,6 +250,10 @@ func (h *Handler) serveCampaign(w http.ResponseWriter, r *http.Request, snap *Sn
 		h.log.Log(ctx, level, "click not confirmed", "click_id", ck.ClickID, "err", err)
 	} else {
 		h.m.clicks.WithLabelValues("recorded").Inc()
+	}
+	if h.live.Watching() {
+		h.live.Publish("click", liveClick{ck.ClickID, ck.CreatedAt, ck.CampaignID, ck.StreamID, ck.OfferID, ck.LandingID,
+			ck.Country, ck.DeviceType, ck.OS, ck.Browser, ck.IsBot, ck.UniqueCampaign, ck.ExternalID, ck.SubIDs[0]})
 	}
 	if d.landing != nil {
 		// Only a landing's visitor comes back through /lp/click.

@@ -18,6 +18,7 @@ import (
 	"github.com/trackd/trackd/internal/batch"
 	"github.com/trackd/trackd/internal/click"
 	"github.com/trackd/trackd/internal/clickid"
+	"github.com/trackd/trackd/internal/live"
 	"github.com/trackd/trackd/internal/outbound"
 	"github.com/trackd/trackd/internal/store"
 	"github.com/trackd/trackd/internal/track"
@@ -96,6 +97,8 @@ type Service struct {
 	queued atomic.Bool
 	// Jobs, when set, is called after a commit that queued deliveries.
 	Jobs func()
+	// Live, when set, gets every conversion change once committed.
+	Live *live.Hub
 }
 
 // New starts a Service. snap returns the configuration in use; clicks is
@@ -176,6 +179,9 @@ func (s *Service) write(ctx context.Context, jobs []*job) error {
 	if err == nil {
 		for i, j := range jobs {
 			j.res = results[i]
+			if r := &results[i]; s.Live.Watching() && (r.Outcome == track.OutcomeCreated || r.Outcome == track.OutcomeUpdated) {
+				s.Live.Publish("conversion", liveConversion{j.req.ClickID.String(), r.ConversionID, r.Outcome, r.Reason, now})
+			}
 		}
 		return nil
 	}
@@ -188,6 +194,15 @@ func (s *Service) write(ctx context.Context, jobs []*job) error {
 		s.write(ctx, []*job{j})
 	}
 	return nil
+}
+
+// liveConversion is what the live feed shows of a conversion change.
+type liveConversion struct {
+	ClickID      string        `json:"click_id"`
+	ConversionID int64         `json:"conversion_id"`
+	Outcome      track.Outcome `json:"outcome"`
+	Reason       string        `json:"reason"`
+	At           time.Time     `json:"at"`
 }
 
 // process decides and writes every postback of a batch, in order, inside tx.

@@ -17,6 +17,7 @@ import (
 	"github.com/trackd/trackd/internal/click"
 	"github.com/trackd/trackd/internal/clickid"
 	"github.com/trackd/trackd/internal/enrich"
+	"github.com/trackd/trackd/internal/live"
 	"github.com/trackd/trackd/internal/outbound"
 	"github.com/trackd/trackd/internal/postback"
 	"github.com/trackd/trackd/internal/store"
@@ -67,7 +68,8 @@ func New(ctx context.Context, db *store.DB, log *slog.Logger, cfg Config) (*Serv
 		return nil, err
 	}
 	s := &Server{db: db, log: log, metrics: newMetrics(), enrich: en}
-	s.clicks = click.New(snap, db, ids, en, log, click.Options{Registerer: s.metrics.registry})
+	feed := &live.Hub{}
+	s.clicks = click.New(snap, db, ids, en, log, click.Options{Registerer: s.metrics.registry, Live: feed})
 	a := api.New(db, log, cfg.Version)
 	a.OnConfigChange = func(ctx context.Context) {
 		if err := s.clicks.Reload(ctx); err != nil {
@@ -77,6 +79,7 @@ func New(ctx context.Context, db *store.DB, log *slog.Logger, cfg Config) (*Serv
 	a.Simulator = s.clicks
 	s.pb = postback.New(db, s.clicks.Snapshot, ids, s.clicks, log)
 	a.Postbacks = s.pb
+	s.pb.Live, a.Live = feed, feed
 	s.out = outbound.New(db, s.clicks.Snapshot, log, s.metrics.registry, cfg.Outbound)
 	s.pb.Jobs = s.out.Wake
 	a.Outbound = s.out

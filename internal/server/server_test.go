@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/trackd/trackd/internal/server"
 	"github.com/trackd/trackd/internal/store"
@@ -176,4 +178,83 @@ func TestClickPathThroughTheAPI(t *testing.T) {
 func field(v any, name string) any {
 	m, _ := v.(map[string]any)
 	return m[name]
+}
+
+// TestLiveFeed: a watcher of /api/v1/live sees a click and its conversion
+// as Server-Sent Events, with the values a visitor sent as JSON data.
+func TestLiveFeed(t *testing.T) {
+	db := storetest.Open(t, store.SQLite)
+	ctx := context.Background()
+	_, srv := start(t, db)
+	k := track.APIKey{Name: "a", Role: track.RoleAdmin}
+	if err := db.CreateAPIKey(ctx, &k); err != nil {
+		t.Fatal(err)
+	}
+	api := func(method, path, body string) {
+		req, _ := http.NewRequest(method, srv.URL+"/api/v1"+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+k.Key)
+		req.Header.Set("Content-Type", "application/json")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil || res.StatusCode >= 300 {
+			t.Fatalf("%s %s: %v %v", method, path, err, res.Status)
+		}
+		res.Body.Close()
+	}
+	api("POST", "/traffic-sources", `{"name":"S","params":[{"slot":"sub_id_1","param":"zone"}]}`)
+	api("POST", "/offers", `{"name":"O","url":"https://o.example/?s={clickid}"}`)
+	api("POST", "/campaigns", `{"alias":"c","name":"C","traffic_source_id":1,"streams":[{"type":"default","offers":[{"offer_id":1}]}]}`)
+
+	fctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(fctx, "GET", srv.URL+"/api/v1/live", nil)
+	req.Header.Set("Authorization", "Bearer "+k.Key)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != 200 || res.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("live feed: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	events := make(chan string, 10)
+	go func() {
+		sc := bufio.NewScanner(res.Body)
+		var ev string
+		for sc.Scan() {
+			line := sc.Text()
+			switch {
+			case strings.HasPrefix(line, "event: "):
+				ev = strings.TrimPrefix(line, "event: ")
+			case strings.HasPrefix(line, "data: "):
+				events <- ev + " " + strings.TrimPrefix(line, "data: ")
+			}
+		}
+	}()
+
+	noRedir := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	cr, err := noRedir.Get(srv.URL + "/c?zone=%3Cscript%3E")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cr.Body.Close()
+	id := strings.TrimPrefix(cr.Header.Get("Location"), "https://o.example/?s=")
+	st, _ := db.Settings(ctx)
+	pr, err := http.Get(srv.URL + "/" + st.PostbackKey + "/postback?subid=" + id + "&status=lead&payout=2")
+	if err != nil || pr.StatusCode != 200 {
+		t.Fatalf("postback: %v %v", err, pr.Status)
+	}
+	pr.Body.Close()
+	for _, want := range []string{`click {"click_id":"` + id, `conversion {"click_id":"` + id} {
+		select {
+		case got := <-events:
+			if !strings.HasPrefix(got, want) {
+				t.Errorf("event %s, want %s...", got, want)
+			}
+			if strings.Contains(got, "<script>") {
+				t.Errorf("event %s carries raw HTML", got)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("no event %s", want)
+		}
+	}
 }
