@@ -293,6 +293,11 @@ func TestReportsMatchRawRows(t *testing.T) {
 		res = run(report.Query{From: from.Format(time.RFC3339), To: to.Format(time.RFC3339), GroupBy: []string{"offer", "sub_id_1"}})
 		check(t, "offer × sub_id_1", res, func(r report.Row) string { return r.Dims["offer"] + "/" + r.Dims["sub_id_1"] },
 			w.expected(func(c *track.Click) string { return strconv.FormatInt(c.OfferID, 10) + "/" + c.SubIDs[0] }))
+		res = run(report.Query{From: from.Format(time.RFC3339), To: to.Format(time.RFC3339), GroupBy: []string{"bot", "unique"}})
+		check(t, "bot × unique", res, func(r report.Row) string { return r.Dims["bot"] + "/" + r.Dims["unique"] },
+			w.expected(func(c *track.Click) string {
+				return map[bool]string{true: "yes", false: "no"}[c.IsBot] + "/" + map[bool]string{true: "yes", false: "no"}[c.UniqueCampaign]
+			}))
 		// Two time zones put the same clicks in different days.
 		utc := run(report.Query{Range: "last_7_days", Timezone: "UTC", GroupBy: []string{"day"}})
 		ny := run(report.Query{Range: "last_7_days", Timezone: "America/New_York", GroupBy: []string{"day"}})

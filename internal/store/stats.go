@@ -148,7 +148,8 @@ var StatsDims = []string{"campaign_id", "stream_id", "offer_id", "landing_id", "
 // RawDims are the dimensions only raw clicks have: reports by them scan
 // the clicks of the range.
 var RawDims = func() []string {
-	out := []string{"country", "device_type", "os", "browser", "external_id", "source", "creative_id", "ad_campaign_id", "keyword"}
+	out := []string{"country", "region", "city", "isp", "connection_type", "language", "device_type", "os", "os_version",
+		"browser", "browser_version", "bot", "unique", "external_id", "source", "creative_id", "ad_campaign_id", "keyword"}
 	for i := 1; i <= track.MaxSubIDs; i++ {
 		out = append(out, fmt.Sprintf("sub_id_%d", i))
 	}
@@ -160,6 +161,10 @@ func (db *DB) rawDimSQL(d string) string {
 	switch d {
 	case "country", "device_type", "os", "browser", "external_id":
 		return "c." + d
+	case "bot":
+		return "CASE WHEN c.is_bot THEN 'yes' ELSE 'no' END"
+	case "unique":
+		return "CASE WHEN c.unique_campaign THEN 'yes' ELSE 'no' END"
 	}
 	if db.engine == Postgres {
 		return "COALESCE(c.details::jsonb ->> '" + d + "', '')"
