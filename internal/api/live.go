@@ -21,7 +21,7 @@ func (a *API) liveFeed(w http.ResponseWriter, r *http.Request) error {
 	rc := http.NewResponseController(w)
 	wt := a.Live.Subscribe()
 	if wt == nil {
-		return &Error{Status: http.StatusServiceUnavailable, Code: "busy", Message: "too many live feeds open; close one"}
+		return &Error{Status: http.StatusServiceUnavailable, Code: "busy", Message: "too many live feeds open, or shutting down"}
 	}
 	defer wt.Close()
 	// The feed outlives the server's write timeout.
@@ -40,6 +40,8 @@ func (a *API) liveFeed(w http.ResponseWriter, r *http.Request) error {
 		select {
 		case <-r.Context().Done():
 			return nil
+		case <-wt.Done:
+			return nil // shutting down
 		case <-tick.C:
 			if _, err := fmt.Fprint(w, ": ping\n\n"); err != nil {
 				return nil

@@ -18,9 +18,29 @@ type Event struct {
 
 // Hub is the set of watchers.
 type Hub struct {
-	n    atomic.Int32
-	mu   sync.Mutex
-	subs map[*sub]struct{}
+	n      atomic.Int32
+	mu     sync.Mutex
+	subs   map[*sub]struct{}
+	closed chan struct{} // closed by Close
+}
+
+func (h *Hub) done() chan struct{} {
+	if h.closed == nil {
+		h.closed = make(chan struct{})
+	}
+	return h.closed
+}
+
+// Close ends every watch (the server shuts down): their Done channels
+// close, and Subscribe refuses new ones.
+func (h *Hub) Close() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	select {
+	case <-h.done():
+	default:
+		close(h.done())
+	}
 }
 
 type sub struct {
@@ -60,10 +80,11 @@ func (h *Hub) Publish(typ string, v any) {
 
 // Watcher is one client of the feed.
 type Watcher struct {
-	// C delivers the events.
-	C   <-chan Event
-	s   *sub
-	hub *Hub
+	// C delivers the events; Done is closed when the hub closes.
+	C    <-chan Event
+	Done <-chan struct{}
+	s    *sub
+	hub  *Hub
 }
 
 // Dropped returns how many events the watcher missed since the last call.
@@ -80,10 +101,16 @@ func (w *Watcher) Close() {
 	}
 }
 
-// Subscribe adds a watcher, or returns nil when the hub has MaxWatchers.
+// Subscribe adds a watcher, or returns nil when the hub has MaxWatchers
+// or is closed.
 func (h *Hub) Subscribe() *Watcher {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	select {
+	case <-h.done():
+		return nil
+	default:
+	}
 	if len(h.subs) >= MaxWatchers {
 		return nil
 	}
@@ -93,5 +120,5 @@ func (h *Hub) Subscribe() *Watcher {
 	s := &sub{ch: make(chan Event, Buffer)}
 	h.subs[s] = struct{}{}
 	h.n.Add(1)
-	return &Watcher{C: s.ch, s: s, hub: h}
+	return &Watcher{C: s.ch, Done: h.done(), s: s, hub: h}
 }

@@ -31,6 +31,7 @@ type Server struct {
 	clicks  *click.Handler
 	pb      *postback.Service
 	out     *outbound.Dispatcher
+	feed    *live.Hub
 	enrich  *enrich.Enricher
 	handler http.Handler
 }
@@ -69,6 +70,7 @@ func New(ctx context.Context, db *store.DB, log *slog.Logger, cfg Config) (*Serv
 	}
 	s := &Server{db: db, log: log, metrics: newMetrics(), enrich: en}
 	feed := &live.Hub{}
+	s.feed = feed
 	s.clicks = click.New(snap, db, ids, en, log, click.Options{Registerer: s.metrics.registry, Live: feed})
 	a := api.New(db, log, cfg.Version)
 	a.OnConfigChange = func(ctx context.Context) {
@@ -164,6 +166,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
+	srv.RegisterOnShutdown(s.feed.Close) // live feeds never end by themselves
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
 	go s.clicks.Watch(watchCtx, time.Second)
