@@ -17,7 +17,7 @@ func (a *API) reportRoutes() []Route {
 	return []Route{
 		{Method: "GET", Path: "/reports", Role: viewer, Handler: a.getReport,
 			Summary: "Statistics: group_by (1-3 of hour, day, week, month, day_of_week, campaign, stream, offer, landing, traffic_source), " +
-				"range or from/to, timezone, filters as campaign=ID (repeatable), having (e.g. clicks>100), conversion_time, sort (-clicks), limit, offset, format=csv",
+				"range or from/to, timezone, filters as campaign=ID (repeatable), where (e.g. country in US,DE; sub_id_1 contains 12; keyword regex ^a), having (e.g. clicks>100), conversion_time, sort (-clicks), limit, offset, format=csv",
 			Out: report.Result{}},
 		{Method: "POST", Path: "/reports", Role: viewer, Handler: a.postReport,
 			Summary: "Statistics for a query in the body (the fields of GET /reports)", In: report.Query{}, Out: report.Result{}},
@@ -30,7 +30,7 @@ func (a *API) reportRoutes() []Route {
 func (a *API) getReport(w http.ResponseWriter, r *http.Request) error {
 	v := r.URL.Query()
 	q := report.Query{Range: v.Get("range"), From: v.Get("from"), To: v.Get("to"), Timezone: v.Get("timezone"),
-		Having: v["having"], Sort: v.Get("sort"), ConversionTime: v.Get("conversion_time") == "true",
+		Having: v["having"], Where: v["where"], Sort: v.Get("sort"), ConversionTime: v.Get("conversion_time") == "true",
 		Filters: map[string][]int64{}}
 	if g := v.Get("group_by"); g != "" {
 		q.GroupBy = strings.Split(g, ",")

@@ -9,6 +9,7 @@ package report
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -56,6 +57,11 @@ type Query struct {
 	GroupBy []string `json:"group_by"`
 	// Filters keep the rows whose dimension is one of the values (ids).
 	Filters map[string][]int64 `json:"filters,omitempty"`
+	// Where keeps the clicks whose own values match: "DIM OP VALUES",
+	// e.g. "country in US,DE", "sub_id_1 contains 12", "keyword regex
+	// ^buy", "sub_id_2 empty" (ops: in, not_in, contains, regex, empty,
+	// not_empty).
+	Where []string `json:"where,omitempty"`
 	// Having keeps the rows whose metrics pass, e.g. "clicks > 100".
 	Having []string `json:"having,omitempty"`
 	// ConversionTime counts conversions when they happened instead of at
@@ -97,7 +103,8 @@ func Run(ctx context.Context, db *store.DB, q Query, defaultTZ string, now time.
 	}
 	// The store buckets by local hours or days, in stretches of the range
 	// where the zone's offset is constant (DST changes it).
-	sq := store.StatsQuery{Bucket: 24 * time.Hour, Where: map[string][]int64{}, ByConversionTime: q.ConversionTime}
+	sq := store.StatsQuery{Bucket: 24 * time.Hour, Where: map[string][]int64{}, ByConversionTime: q.ConversionTime,
+		Match: p.match}
 	if slices.Contains(q.GroupBy, "hour") {
 		sq.Bucket = time.Hour
 	}
@@ -167,6 +174,7 @@ func Run(ctx context.Context, db *store.DB, q Query, defaultTZ string, now time.
 // plan is a checked query.
 type plan struct {
 	loc           *time.Location
+	match         []store.DimMatch
 	from, to      time.Time
 	having        having
 	sort          string
@@ -205,6 +213,9 @@ func makePlan(q Query, defaultTZ string, now time.Time) (plan, error) {
 		return p, err
 	}
 	if p.having, err = parseHaving(q.Having); err != nil {
+		return p, err
+	}
+	if p.match, err = parseWhere(q.Where); err != nil {
 		return p, err
 	}
 	p.sort, p.desc = strings.TrimPrefix(q.Sort, "-"), strings.HasPrefix(q.Sort, "-")
@@ -328,6 +339,46 @@ func stretches(loc *time.Location, from, to time.Time) []stretch {
 		t = end
 	}
 	return out
+}
+
+// parseWhere reads conditions on the clicks' own values.
+func parseWhere(ws []string) ([]store.DimMatch, error) {
+	if len(ws) > 20 {
+		return nil, track.Invalid("where", "at most 20 conditions")
+	}
+	var out []store.DimMatch
+	for i, w := range ws {
+		field := "where[" + strconv.Itoa(i) + "]"
+		dim, rest, _ := strings.Cut(strings.TrimSpace(w), " ")
+		op, arg, _ := strings.Cut(strings.TrimSpace(rest), " ")
+		m := store.DimMatch{Dim: dim, Op: op}
+		if !isRaw(dim) {
+			return nil, track.Invalid(field, "%q: no dimension %q to match (want country, sub_id_1, keyword...; objects go in filters)", w, dim)
+		}
+		switch op {
+		case "in", "not_in", "contains":
+			m.Values = strings.Split(arg, ",")
+			if len(m.Values) > 1000 {
+				return nil, track.Invalid(field, "at most 1000 values")
+			}
+			if op == "contains" && arg == "" {
+				return nil, track.Invalid(field, "%q: contains what?", w)
+			}
+		case "regex":
+			if len(arg) > 200 {
+				return nil, track.Invalid(field, "a pattern of at most 200 bytes")
+			}
+			if _, err := regexp.Compile(arg); err != nil {
+				return nil, track.Invalid(field, "%q: %v", w, err)
+			}
+			m.Values = []string{arg}
+		case "empty", "not_empty":
+		default:
+			return nil, track.Invalid(field, "%q: want DIM OP VALUES with OP one of %s", w, strings.Join(store.MatchOps, ", "))
+		}
+		out = append(out, m)
+	}
+	return out, nil
 }
 
 func timeLabel(dim string, t time.Time) string {

@@ -298,6 +298,32 @@ func TestReportsMatchRawRows(t *testing.T) {
 			w.expected(func(c *track.Click) string {
 				return map[bool]string{true: "yes", false: "no"}[c.IsBot] + "/" + map[bool]string{true: "yes", false: "no"}[c.UniqueCampaign]
 			}))
+		// Conditions on the clicks' own values.
+		only := func(keep func(*track.Click) bool) map[string]*store.Stats {
+			all := w.expected(func(c *track.Click) string {
+				if !keep(c) {
+					return "-"
+				}
+				return strconv.FormatInt(c.CampaignID, 10)
+			})
+			delete(all, "-")
+			return all
+		}
+		for _, c := range []struct {
+			where []string
+			keep  func(*track.Click) bool
+		}{
+			{[]string{"country in US,DE"}, func(c *track.Click) bool { return c.Country == "US" || c.Country == "DE" }},
+			{[]string{"country not_in US,DE"}, func(c *track.Click) bool { return c.Country != "US" && c.Country != "DE" }},
+			{[]string{"sub_id_1 contains Z 2"}, func(c *track.Click) bool { return c.SubIDs[0] == "z 2" }},
+			{[]string{`sub_id_1 contains "`}, func(c *track.Click) bool { return c.SubIDs[0] == `z"3` }},
+			{[]string{"sub_id_1 regex ^z[13]"}, func(c *track.Click) bool { return c.SubIDs[0] == "z1" }},
+			{[]string{"sub_id_1 empty", "country not_empty"}, func(c *track.Click) bool { return c.SubIDs[0] == "" && c.Country != "" }},
+		} {
+			res := run(report.Query{From: from.Format(time.RFC3339), To: to.Format(time.RFC3339), GroupBy: []string{"campaign"},
+				Where: c.where})
+			check(t, strings.Join(c.where, " & "), res, func(r report.Row) string { return r.Dims["campaign"] }, only(c.keep))
+		}
 		// Two time zones put the same clicks in different days.
 		utc := run(report.Query{Range: "last_7_days", Timezone: "UTC", GroupBy: []string{"day"}})
 		ny := run(report.Query{Range: "last_7_days", Timezone: "America/New_York", GroupBy: []string{"day"}})
@@ -334,6 +360,10 @@ func TestReportBadInput(t *testing.T) {
 		{"group_by=day&range=today&sort=nope", "sort"},
 		{"group_by=day&range=today&campaign=x", "campaign"},
 		{"group_by=day&range=today&limit=0", "limit"},
+		{"group_by=day&range=today&where=country+like+US", "where[0]"},
+		{"group_by=day&range=today&where=nope+in+US", "where[0]"},
+		{"group_by=day&range=today&where=keyword+regex+(a", "where[0]"},
+		{"group_by=day&range=today&where=keyword+contains", "where[0]"},
 		{"group_by=day&range=today&" + strings.Repeat("campaign=1&", 1001), "filters.campaign"},
 	} {
 		body := call(t, "GET", w.url+"/api/v1/reports?"+c.query, w.key, "", 422)

@@ -3,12 +3,15 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
+	"sync"
 
 	"modernc.org/sqlite"
 )
@@ -88,4 +91,34 @@ func hasCode(err error, codes ...int) bool {
 		}
 	}
 	return false
+}
+
+// SQLite has the REGEXP operator but no function behind it: reports'
+// regex filters use Go's regexp, whose matching time is linear in the
+// input (no pattern can backtrack forever).
+func init() {
+	var cache sync.Map // pattern → *regexp.Regexp
+	sqlite.MustRegisterDeterministicScalarFunction("regexp", 2, func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+		pattern, _ := args[0].(string)
+		var value string
+		switch v := args[1].(type) {
+		case string:
+			value = v
+		case []byte:
+			value = string(v)
+		case nil:
+			return false, nil
+		default:
+			value = fmt.Sprint(v)
+		}
+		re, ok := cache.Load(pattern)
+		if !ok {
+			c, err := regexp.Compile(pattern)
+			if err != nil {
+				return nil, err
+			}
+			re, _ = cache.LoadOrStore(pattern, c)
+		}
+		return re.(*regexp.Regexp).MatchString(value), nil
+	})
 }

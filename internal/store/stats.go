@@ -187,6 +187,60 @@ type StatsQuery struct {
 	// ByConversionTime counts conversions when they happened instead of
 	// at their click's time (raw rows).
 	ByConversionTime bool
+	// Match keeps the clicks whose raw dimensions match (raw rows).
+	Match []DimMatch
+}
+
+// DimMatch is a condition on a raw dimension of the clicks: Op is "in",
+// "not_in", "contains" (any of Values, ignoring case), "regex" (Values[0],
+// Go syntax), "empty" or "not_empty".
+type DimMatch struct {
+	Dim    string
+	Op     string
+	Values []string
+}
+
+// MatchOps are the operators of DimMatch.
+var MatchOps = []string{"in", "not_in", "contains", "regex", "empty", "not_empty"}
+
+// matchSQL is m as a condition with its arguments.
+func (db *DB) matchSQL(m DimMatch) (string, []any) {
+	expr := db.rawDimSQL(m.Dim)
+	args := make([]any, len(m.Values))
+	for i, v := range m.Values {
+		args[i] = v
+	}
+	switch m.Op {
+	case "in", "not_in":
+		if len(m.Values) == 0 {
+			if m.Op == "in" {
+				return "1 = 0", nil
+			}
+			return "1 = 1", nil
+		}
+		not := ""
+		if m.Op == "not_in" {
+			not = "NOT "
+		}
+		return expr + " " + not + "IN (" + placeholders(len(m.Values)) + ")", args
+	case "contains":
+		var or []string
+		for i, v := range m.Values {
+			esc := strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(strings.ToLower(v))
+			args[i] = "%" + esc + "%"
+			or = append(or, "LOWER("+expr+") LIKE ? ESCAPE '\\'")
+		}
+		return "(" + strings.Join(or, " OR ") + ")", args
+	case "regex":
+		if db.engine == Postgres {
+			return expr + " ~ ?", args[:1]
+		}
+		return expr + " REGEXP ?", args[:1]
+	case "empty":
+		return expr + " = ''", nil
+	default: // not_empty
+		return expr + " <> ''", nil
+	}
 }
 
 // StatsRow is the sums of one time bucket and dimension values.
@@ -205,6 +259,12 @@ func validStatsQuery(q *StatsQuery) error {
 	for d := range q.Where {
 		if !slices.Contains(StatsDims, d) {
 			return fmt.Errorf("store: statistics have no dimension %q", d)
+		}
+	}
+	for _, m := range q.Match {
+		if !slices.Contains(RawDims, m.Dim) || !slices.Contains(MatchOps, m.Op) ||
+			(m.Op == "regex" && len(m.Values) != 1) || (m.Op == "contains" && len(m.Values) == 0) {
+			return fmt.Errorf("store: bad condition %+v", m)
 		}
 	}
 	if q.Bucket <= 0 || 24*time.Hour%q.Bucket != 0 || q.Bucket%time.Millisecond != 0 || q.Offset%time.Minute != 0 {
@@ -236,7 +296,7 @@ func partSums(set map[string]string) []string {
 // hour, conversions count at their click's time and no dimension is raw;
 // else the raw clicks, landing clicks and conversions.
 func statsParts(q *StatsQuery) []statsPart {
-	raw := q.Bucket%time.Hour != 0 || q.Offset%time.Hour != 0 || q.ByConversionTime
+	raw := q.Bucket%time.Hour != 0 || q.Offset%time.Hour != 0 || q.ByConversionTime || len(q.Match) > 0
 	for _, d := range q.Dims {
 		raw = raw || slices.Contains(RawDims, d)
 	}
@@ -303,6 +363,13 @@ func (db *DB) StatsRows(ctx context.Context, q StatsQuery) ([]StatsRow, error) {
 			where = append(where, prefix+d+" IN ("+placeholders(len(vs))+")")
 			for _, v := range vs {
 				args = append(args, v)
+			}
+		}
+		if p.ids != "s" {
+			for _, m := range q.Match {
+				cond, margs := db.matchSQL(m)
+				where = append(where, cond)
+				args = append(args, margs...)
 			}
 		}
 		query := "SELECT " + strings.Join(cols, ", ") + ", " + strings.Join(p.sums, ", ") + " FROM " + p.from +
