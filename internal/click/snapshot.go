@@ -315,6 +315,14 @@ func (s *Snapshot) Rate(currency string) (track.Rate, bool) {
 	return r, ok
 }
 
+// Campaign returns a campaign by id (its streams compiled away), or nil.
+func (s *Snapshot) Campaign(id int64) *track.Campaign {
+	if c := s.byID[id]; c != nil {
+		return &c.Campaign
+	}
+	return nil
+}
+
 // Offer returns an offer by id (paused ones too), or nil.
 func (s *Snapshot) Offer(id int64) *track.Offer {
 	if o := s.offers[id]; o != nil {

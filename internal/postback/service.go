@@ -319,8 +319,17 @@ func (s *Service) convert(ctx context.Context, tx *store.Tx, snap *click.Snapsho
 	rules.AnyTransition = req.Force
 	base := track.Conversion{ClickID: c.ClickID, ClickTime: c.CreatedAt, CampaignID: c.CampaignID, StreamID: c.StreamID,
 		OfferID: c.OfferID, LandingID: c.LandingID, TrafficSourceID: c.TrafficSourceID, AffiliateNetworkID: networkID}
+	var costModel track.Cost
+	costRate := track.Rate(track.RateScale)
+	if camp := snap.Campaign(c.CampaignID); camp != nil {
+		costModel = camp.Cost
+		if r, ok := snap.Rate(camp.Cost.Currency); ok {
+			costRate = r
+		}
+	}
 	for attempt := 0; ; attempt++ {
 		d := track.Decide(existing, in, rules, base, now)
+		d.Conversion.Cost = track.ConversionCost(costModel, costRate, &d.Conversion)
 		res := Result{Status: http.StatusOK, Outcome: d.Outcome, Reason: d.Reason, ConversionID: d.Conversion.ID}
 		var (
 			ok  = true

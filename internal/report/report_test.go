@@ -32,12 +32,25 @@ type world struct {
 	clicks []track.Click
 	lp     map[string]int // click id → landing clicks
 	convs  map[string]*conv
+	models map[int64]string // campaign → cost model
 }
 
 type conv struct {
 	click  *track.Click
 	status track.Status
 	payout int64 // micro-units of USD, the account currency
+}
+
+// cost is what the test expects c to cost its campaign under model (a
+// cpa of 2 EUR, or a revshare of 30%).
+func (c *conv) cost(model string) int64 {
+	switch {
+	case model == "cpa" && (c.status == track.StatusLead || c.status == track.StatusSale):
+		return 2_160_000 // 2 EUR at 1.08
+	case model == "revshare" && (c.status == track.StatusSale || c.status == track.StatusRebill):
+		return (c.payout*30 + 50) / 100
+	}
+	return 0
 }
 
 func call(t *testing.T, method, url, key, body string, want int) string {
@@ -59,7 +72,9 @@ func call(t *testing.T, method, url, key, body string, want int) string {
 	return string(b)
 }
 
-func newWorld(t *testing.T, db *store.DB) *world {
+// newWorld makes the world; models are the cost models of its campaigns
+// by index ("cpa", "revshare"; none when absent).
+func newWorld(t *testing.T, db *store.DB, models ...string) *world {
 	ctx := context.Background()
 	if _, err := db.Init(ctx, "admin", "0123456789"); err != nil {
 		t.Fatal(err)
@@ -77,7 +92,7 @@ func newWorld(t *testing.T, db *store.DB) *world {
 		hs.Close()
 		s.Close(ctx)
 	})
-	w := &world{db: db, url: hs.URL, key: k.Key, lp: map[string]int{}, convs: map[string]*conv{}}
+	w := &world{db: db, url: hs.URL, key: k.Key, lp: map[string]int{}, convs: map[string]*conv{}, models: map[int64]string{}}
 	api := func(method, path, body string, want int) map[string]any {
 		var v map[string]any
 		json.Unmarshal([]byte(call(t, method, hs.URL+"/api/v1"+path, k.Key, body, want)), &v)
@@ -88,9 +103,18 @@ func newWorld(t *testing.T, db *store.DB) *world {
 	var camps []camp
 	for i := range 3 {
 		o := int64(api("POST", "/offers", fmt.Sprintf(`{"name":"o%d","url":"https://o.example/?s={clickid}","upsells_allowed":true}`, i), 201)["id"].(float64))
-		c := api("POST", "/campaigns", fmt.Sprintf(`{"alias":"c%d","name":"c%d","streams":[{"type":"default","offers":[{"offer_id":%d}]}]}`, i, i, o), 201)
+		cost := `{"model":"none"}`
+		if i < len(models) {
+			cost = map[string]string{"cpa": `{"model":"cpa","amount":"2","currency":"EUR"}`,
+				"revshare": `{"model":"revshare","amount":"30"}`}[models[i]]
+		}
+		c := api("POST", "/campaigns", fmt.Sprintf(`{"alias":"c%d","name":"c%d","cost":%s,"streams":[{"type":"default","offers":[{"offer_id":%d}]}]}`,
+			i, i, cost, o), 201)
 		st := c["streams"].([]any)[0].(map[string]any)["id"].(float64)
 		camps = append(camps, camp{int64(c["id"].(float64)), int64(st), o})
+		if i < len(models) {
+			w.models[camps[i].id] = models[i]
+		}
 	}
 	secret, err := db.Secret(ctx, store.SecretClickID)
 	if err != nil {
@@ -184,6 +208,7 @@ func (w *world) expected(dims func(*track.Click) string) map[string]*store.Stats
 	}
 	for _, cv := range w.convs {
 		s := get(cv.click)
+		s.Cost += cv.cost(w.models[cv.click.CampaignID])
 		switch cv.status {
 		case track.StatusLead:
 			s.Leads++
@@ -476,5 +501,30 @@ func TestCostUpdate(t *testing.T) {
 			call(t, "POST", w.url+"/api/v1/costs", w.key, body, code)
 		}
 		call(t, "POST", w.url+"/api/v1/costs", w.key, `{"campaign_id":999,"from":"2026-01-01","to":"2026-01-02","cost":"1"}`, 404)
+	})
+}
+
+// TestConversionCosts: under cpa and revshare cost models, each
+// conversion's cost follows its status (a lead then sale costs the cpa
+// once, a rejection takes it back) and the reports' cost matches.
+func TestConversionCosts(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db, "cpa", "revshare")
+		res, err := report.Run(context.Background(), db, report.Query{Range: "last_7_days", GroupBy: []string{"campaign"}},
+			"UTC", time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(t, "campaign with cpa and revshare costs", res, func(r report.Row) string { return r.Dims["campaign"] },
+			w.expected(func(c *track.Click) string { return strconv.FormatInt(c.CampaignID, 10) }))
+		// Raw rows agree.
+		res, err = report.Run(context.Background(), db, report.Query{Range: "last_7_days", GroupBy: []string{"campaign", "country"}},
+			"UTC", time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(t, "campaign × country with cpa and revshare costs", res,
+			func(r report.Row) string { return r.Dims["campaign"] + "/" + r.Dims["country"] },
+			w.expected(func(c *track.Click) string { return strconv.FormatInt(c.CampaignID, 10) + "/" + c.Country }))
 	})
 }

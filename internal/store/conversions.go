@@ -68,7 +68,7 @@ func (tx *Tx) ClicksByID(ctx context.Context, ids []string) (map[string]track.Cl
 	return out, nil
 }
 
-const conversionColumns = "id, click_id, tid, status, previous_status, raw_status, event, upsell, payout, original_payout, " +
+const conversionColumns = "id, click_id, tid, status, previous_status, raw_status, event, upsell, payout, original_payout, cost, " +
 	"original_currency, rate, click_time, campaign_id, stream_id, offer_id, landing_id, traffic_source_id, " +
 	"affiliate_network_id, created_at, updated_at"
 
@@ -78,7 +78,7 @@ func scanConversion(r scanner) (track.Conversion, error) {
 		clickT, created, update int64
 	)
 	err := r.Scan(&c.ID, &c.ClickID, &c.TID, &c.Status, &c.PreviousStatus, &c.RawStatus, &c.Event, &c.Upsell,
-		&c.Payout, &c.OriginalPayout, &c.OriginalCurrency, &c.Rate, &clickT, &c.CampaignID, &c.StreamID, &c.OfferID,
+		&c.Payout, &c.OriginalPayout, &c.Cost, &c.OriginalCurrency, &c.Rate, &clickT, &c.CampaignID, &c.StreamID, &c.OfferID,
 		&c.LandingID, &c.TrafficSourceID, &c.AffiliateNetworkID, &created, &update)
 	c.ClickTime, c.CreatedAt, c.UpdatedAt = fromDB(clickT), fromDB(created), fromDB(update)
 	return c, err
@@ -106,8 +106,8 @@ func (tx *Tx) ConversionsOfClicks(ctx context.Context, ids []string) (map[string
 
 const insertConversionSQL = `INSERT INTO conversions (click_id, tid, status, previous_status, raw_status, event, upsell,
 	payout, original_payout, original_currency, rate, click_time, campaign_id, stream_id, offer_id, landing_id,
-	traffic_source_id, affiliate_network_id, created_at, updated_at)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	traffic_source_id, affiliate_network_id, created_at, updated_at, cost)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 	ON CONFLICT (click_id, tid) DO NOTHING RETURNING id`
 
 // InsertConversion inserts c and sets its id. It reports false, and writes
@@ -121,7 +121,7 @@ func (tx *Tx) InsertConversion(ctx context.Context, c *track.Conversion) (bool, 
 	rows, err := stmt.QueryContext(ctx,
 		c.ClickID, c.TID, string(c.Status), string(c.PreviousStatus), c.RawStatus, c.Event, c.Upsell, int64(c.Payout),
 		int64(c.OriginalPayout), c.OriginalCurrency, int64(c.Rate), toDB(c.ClickTime), c.CampaignID, c.StreamID,
-		c.OfferID, c.LandingID, c.TrafficSourceID, c.AffiliateNetworkID, toDB(c.CreatedAt), toDB(c.UpdatedAt))
+		c.OfferID, c.LandingID, c.TrafficSourceID, c.AffiliateNetworkID, toDB(c.CreatedAt), toDB(c.UpdatedAt), int64(c.Cost))
 	if err != nil {
 		return false, fmt.Errorf("store: insert conversion: %w", err)
 	}
@@ -140,10 +140,10 @@ func (tx *Tx) InsertConversion(ctx context.Context, c *track.Conversion) (bool, 
 // someone changed it in between.
 func (tx *Tx) UpdateConversion(ctx context.Context, c *track.Conversion, from track.Conversion) (bool, error) {
 	res, err := tx.execPrepared(ctx, `UPDATE conversions SET tid = ?, status = ?, previous_status = ?, raw_status = ?, event = ?,
-		payout = ?, original_payout = ?, original_currency = ?, rate = ?, updated_at = ?
+		payout = ?, original_payout = ?, original_currency = ?, rate = ?, updated_at = ?, cost = ?
 		WHERE id = ? AND status = ? AND tid = ? AND payout = ?`,
 		c.TID, string(c.Status), string(c.PreviousStatus), c.RawStatus, c.Event, int64(c.Payout), int64(c.OriginalPayout),
-		c.OriginalCurrency, int64(c.Rate), toDB(c.UpdatedAt), c.ID, string(from.Status), from.TID, int64(from.Payout))
+		c.OriginalCurrency, int64(c.Rate), toDB(c.UpdatedAt), int64(c.Cost), c.ID, string(from.Status), from.TID, int64(from.Payout))
 	if err != nil {
 		return false, fmt.Errorf("store: update conversion %d: %w", c.ID, err)
 	}

@@ -111,7 +111,7 @@ func (tx *Tx) AddStats(ctx context.Context, deltas map[StatsKey]*Stats) error {
 
 // conversionStats is what conversion c counts for in its click's row.
 func conversionStats(c *track.Conversion) Stats {
-	var s Stats
+	s := Stats{Cost: int64(c.Cost)}
 	p := int64(c.Payout)
 	switch c.Status {
 	case track.StatusLead:
@@ -327,6 +327,7 @@ func statsParts(q *StatsQuery) []statsPart {
 			"revenue_hold":      "SUM(CASE WHEN v.status = 'lead' THEN v.payout ELSE 0 END)",
 			"revenue_confirmed": "SUM(CASE WHEN v.status IN ('sale', 'rebill') THEN v.payout ELSE 0 END)",
 			"revenue_rejected":  "SUM(CASE WHEN v.status = 'rejected' THEN v.payout ELSE 0 END)",
+			"cost":              "SUM(v.cost)",
 		})},
 	}
 }

@@ -2,6 +2,7 @@ package track
 
 import (
 	"fmt"
+	"math/big"
 	"strings"
 	"time"
 )
@@ -25,8 +26,11 @@ type Conversion struct {
 	Upsell bool `json:"upsell"`
 	// Payout is in the account currency; OriginalPayout, OriginalCurrency
 	// and Rate are what it was converted from.
-	Payout           Money  `json:"payout"`
-	OriginalPayout   Money  `json:"original_payout"`
+	Payout         Money `json:"payout"`
+	OriginalPayout Money `json:"original_payout"`
+	// Cost is what the conversion costs its campaign under a cpa or
+	// revshare cost model (account currency); 0 otherwise.
+	Cost             Money  `json:"cost"`
 	OriginalCurrency string `json:"original_currency"`
 	Rate             Rate   `json:"rate"`
 
@@ -253,4 +257,33 @@ type PostbackLogEntry struct {
 	HTTPStatus         int     `json:"http_status"`
 	ConversionID       int64   `json:"conversion_id"`
 	AffiliateNetworkID int64   `json:"affiliate_network_id"`
+}
+
+// ConversionCost is what conversion c costs under cost model m: the cpa
+// amount (converted with rate, the value of one unit of m's currency) for
+// a lead or a sale, the revshare percentage of the payout of a sale or a
+// rebill; nothing for other models and statuses.
+func ConversionCost(m Cost, rate Rate, c *Conversion) Money {
+	switch {
+	case m.Model == "cpa" && (c.Status == StatusLead || c.Status == StatusSale):
+		return Convert(m.Amount, rate)
+	case m.Model == "revshare" && (c.Status == StatusSale || c.Status == StatusRebill):
+		return Money(ratioRound(int64(c.Payout), int64(m.Amount), 100*MoneyScale))
+	}
+	return 0
+}
+
+// ratioRound is a × b / d rounded half away from zero, without overflow
+// for money-sized values.
+func ratioRound(a, b, d int64) int64 {
+	x := new(big.Int).Mul(big.NewInt(a), big.NewInt(b))
+	q, r := new(big.Int).QuoRem(x, big.NewInt(d), new(big.Int))
+	if new(big.Int).Abs(new(big.Int).Mul(r, big.NewInt(2))).Cmp(big.NewInt(d)) >= 0 {
+		if x.Sign() < 0 {
+			q.Sub(q, big.NewInt(1))
+		} else {
+			q.Add(q, big.NewInt(1))
+		}
+	}
+	return q.Int64()
 }
