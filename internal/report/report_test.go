@@ -401,6 +401,8 @@ func TestReportBadInput(t *testing.T) {
 		t.Errorf("CSV export:\n%s", body)
 	}
 	call(t, "POST", w.url+"/api/v1/reports", w.key, `{"group_by":["day"],"range":"today","timezone":"Europe/Berlin"}`, 200)
+	call(t, "PATCH", w.url+"/api/v1/settings", w.key, `{"click_retention_days":-1}`, 422)
+	call(t, "PATCH", w.url+"/api/v1/settings", w.key, `{"click_retention_days":90}`, 200)
 }
 
 // TestDaylightSavingTime: days and hours in a zone are its own across a
@@ -526,5 +528,54 @@ func TestConversionCosts(t *testing.T) {
 		check(t, "campaign × country with cpa and revshare costs", res,
 			func(r report.Row) string { return r.Dims["campaign"] + "/" + r.Dims["country"] },
 			w.expected(func(c *track.Click) string { return strconv.FormatInt(c.CampaignID, 10) + "/" + c.Country }))
+	})
+}
+
+// TestRetention: purged raw clicks leave the hourly statistics, so that
+// reports by time and objects still cover the purged days.
+func TestRetention(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db)
+		ctx := context.Background()
+		q := report.Query{Range: "last_7_days", GroupBy: []string{"day", "campaign"}}
+		before, err := report.Run(ctx, db, q, "UTC", time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		cut := time.Now().UTC().Add(-48 * time.Hour)
+		old := 0
+		for _, c := range w.clicks {
+			if c.CreatedAt.Before(cut) {
+				old++
+			}
+		}
+		total := 0
+		for {
+			n, err := db.PurgeClicks(ctx, cut, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			total += n
+			if n < 100 {
+				break
+			}
+		}
+		if total != old {
+			t.Errorf("purged %d clicks, want the %d older than %s", total, old, cut)
+		}
+		after, err := report.Run(ctx, db, q, "UTC", time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(before.Rows) != fmt.Sprint(after.Rows) {
+			t.Error("a report by day and campaign changed when raw clicks were purged")
+		}
+		raw, err := report.Run(ctx, db, report.Query{Range: "last_7_days", GroupBy: []string{"country"}}, "UTC", time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if raw.Total.Clicks != int64(len(w.clicks)-old) {
+			t.Errorf("raw report counts %d clicks, want the %d kept", raw.Total.Clicks, len(w.clicks)-old)
+		}
 	})
 }

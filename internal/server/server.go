@@ -119,6 +119,44 @@ func (s *Server) Close(ctx context.Context) error {
 // Handler returns the server's root handler.
 func (s *Server) Handler() http.Handler { return s.handler }
 
+// purgeClicks deletes the raw clicks older than the click_retention_days
+// setting, first after delay and then every interval, in slices that
+// leave the writer to the click path in between.
+func (s *Server) purgeClicks(ctx context.Context, delay, interval time.Duration) {
+	t := time.NewTimer(delay)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if days := s.clicks.Snapshot().Settings.ClickRetentionDays; days > 0 {
+			n, err := s.PurgeClicks(ctx, time.Now().AddDate(0, 0, -days))
+			if err != nil && ctx.Err() == nil {
+				s.log.Error("purge old clicks", "err", err)
+			} else if n > 0 {
+				s.log.Info("purged old clicks", "clicks", n, "retention_days", days)
+			}
+		}
+		t.Reset(interval)
+	}
+}
+
+// PurgeClicks deletes the clicks made before before, 10,000 at a time.
+func (s *Server) PurgeClicks(ctx context.Context, before time.Time) (int, error) {
+	total := 0
+	for ctx.Err() == nil {
+		n, err := s.db.PurgeClicks(ctx, before, 10_000)
+		total += n
+		if err != nil || n < 10_000 {
+			return total, err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return total, ctx.Err()
+}
+
 // RetryPendingPostbacks processes pending postbacks again now (Serve does
 // it every few seconds).
 func (s *Server) RetryPendingPostbacks(ctx context.Context) { s.pb.RetryPendingOnce(ctx) }
@@ -171,6 +209,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration
 	defer stopWatch()
 	go s.clicks.Watch(watchCtx, time.Second)
 	go s.pb.RetryPending(watchCtx, 5*time.Second)
+	go s.purgeClicks(watchCtx, time.Minute, time.Hour)
 	delivering := make(chan struct{})
 	go func() {
 		s.out.Run(watchCtx)

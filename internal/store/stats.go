@@ -495,3 +495,29 @@ func (db *DB) SpreadCost(ctx context.Context, q CostQuery, total track.Money) (i
 	}
 	return n, nil
 }
+
+// PurgeClicks deletes up to limit clicks made before before, oldest first,
+// with their landing clicks, and returns how many it deleted. The hourly
+// statistics, conversions and logs stay: reports by time and objects still
+// cover the purged range, reports by the clicks' own values no longer.
+func (db *DB) PurgeClicks(ctx context.Context, before time.Time, limit int) (int, error) {
+	var n int64
+	err := db.tx(ctx, func(tx *Tx) error {
+		// Clicks are stored in time order, so the oldest come first by id.
+		if _, err := tx.exec(ctx, `DELETE FROM landing_clicks WHERE click_id IN (SELECT click_id FROM clicks
+			WHERE created_at < ? ORDER BY id LIMIT ?)`, toDB(before), limit); err != nil {
+			return err
+		}
+		res, err := tx.exec(ctx, `DELETE FROM clicks WHERE id IN (SELECT id FROM clicks WHERE created_at < ?
+			ORDER BY id LIMIT ?)`, toDB(before), limit)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: purge clicks: %w", err)
+	}
+	return int(n), nil
+}

@@ -212,6 +212,9 @@ type Settings struct {
 	OutboundAllow []string `json:"outbound_allow"`
 	// OutboundRetryHours is how long a failing delivery is retried.
 	OutboundRetryHours int `json:"outbound_retry_hours"`
+	// ClickRetentionDays is how long raw clicks are kept (0: for ever).
+	// Hourly statistics, conversions and logs are kept regardless.
+	ClickRetentionDays int `json:"click_retention_days"`
 }
 
 // DefaultSettings are the settings of a new installation.
@@ -272,6 +275,9 @@ func (s *Settings) Validate() error {
 	}
 	if s.OutboundRetryHours < 1 || s.OutboundRetryHours > 24*30 {
 		return Invalid("outbound_retry_hours", "must be between 1 and 720")
+	}
+	if s.ClickRetentionDays < 0 || s.ClickRetentionDays > 3650 {
+		return Invalid("click_retention_days", "must be between 0 (keep for ever) and 3650")
 	}
 	return nil
 }
