@@ -16,7 +16,7 @@ func (a *API) reportRoutes() []Route {
 	const viewer = track.RoleViewer
 	return []Route{
 		{Method: "GET", Path: "/reports", Role: viewer, Handler: a.getReport,
-			Summary: "Statistics: group_by (1-3 of hour, day, week, month, day_of_week, campaign, stream, offer, landing, traffic_source), " +
+			Summary: "Statistics: group_by (1-3 of hour, day, week, month, day_of_week, campaign, stream, offer, landing, traffic_source, affiliate_network, country, sub_id_1...), " +
 				"range or from/to, timezone, filters as campaign=ID (repeatable), where (e.g. country in US,DE; sub_id_1 contains 12; keyword regex ^a), having (e.g. clicks>100), conversion_time, sort (-clicks), limit, offset, format=csv",
 			Out: report.Result{}},
 		{Method: "POST", Path: "/reports", Role: viewer, Handler: a.postReport,

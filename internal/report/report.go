@@ -26,7 +26,7 @@ var timeDims = []string{"hour", "day", "week", "month", "day_of_week"}
 // idDims maps the object dimensions to their store columns.
 var idDims = map[string]string{
 	"campaign": "campaign_id", "stream": "stream_id", "offer": "offer_id", "landing": "landing_id",
-	"traffic_source": "traffic_source_id",
+	"traffic_source": "traffic_source_id", "affiliate_network": "offer_id", // through the offer
 }
 
 // Dimensions lists the names GroupBy takes: time, objects, and the
@@ -108,14 +108,57 @@ func Run(ctx context.Context, db *store.DB, q Query, defaultTZ string, now time.
 	if slices.Contains(q.GroupBy, "hour") {
 		sq.Bucket = time.Hour
 	}
-	for _, d := range q.GroupBy {
-		if c, ok := idDims[d]; ok {
+	// col[i] is where group_by[i] is in the store's rows (-1: time).
+	col := make([]int, len(q.GroupBy))
+	for i, d := range q.GroupBy {
+		c := d
+		if id, ok := idDims[d]; ok {
+			c = id
+		} else if !isRaw(d) {
+			col[i] = -1
+			continue
+		}
+		if col[i] = slices.Index(sq.Dims, c); col[i] < 0 {
+			col[i] = len(sq.Dims)
 			sq.Dims = append(sq.Dims, c)
-		} else if isRaw(d) {
-			sq.Dims = append(sq.Dims, d)
+		}
+	}
+	var network map[string]string // offer id → its network's id, "0" for none
+	if slices.Contains(q.GroupBy, "affiliate_network") || len(q.Filters["affiliate_network"]) > 0 {
+		offers, err := db.Offers(ctx)
+		if err != nil {
+			return nil, err
+		}
+		network = map[string]string{}
+		for _, o := range offers {
+			n := int64(0)
+			if o.AffiliateNetworkID != nil {
+				n = *o.AffiliateNetworkID
+			}
+			network[strconv.FormatInt(o.ID, 10)] = strconv.FormatInt(n, 10)
+			if vs, ok := q.Filters["affiliate_network"]; ok && slices.Contains(vs, n) {
+				sq.Where["offer_id"] = append(sq.Where["offer_id"], o.ID)
+			}
+		}
+		if _, ok := q.Filters["affiliate_network"]; ok && sq.Where["offer_id"] == nil {
+			sq.Where["offer_id"] = []int64{} // no offer of those networks
 		}
 	}
 	for d, vs := range q.Filters {
+		if d == "affiliate_network" {
+			continue
+		}
+		if d == "offer" && sq.Where["offer_id"] != nil {
+			// Both: the offers of the networks that are also listed.
+			var both []int64
+			for _, v := range vs {
+				if slices.Contains(sq.Where["offer_id"], v) {
+					both = append(both, v)
+				}
+			}
+			sq.Where["offer_id"] = append([]int64{}, both...)
+			continue
+		}
 		sq.Where[idDims[d]] = vs
 	}
 	var rows []store.StatsRow
@@ -136,14 +179,18 @@ func Run(ctx context.Context, db *store.DB, q Query, defaultTZ string, now time.
 		total.Add(&r.Stats)
 		dims := make(map[string]string, len(q.GroupBy))
 		var key strings.Builder
-		j := 0
-		for _, d := range q.GroupBy {
+		for i, d := range q.GroupBy {
 			var v string
-			if _, ok := idDims[d]; ok || isRaw(d) {
-				v = r.Dims[j]
-				j++
-			} else {
+			switch {
+			case col[i] < 0:
 				v = timeLabel(d, r.Bucket.In(p.loc))
+			case d == "affiliate_network":
+				v = network[r.Dims[col[i]]]
+				if v == "" {
+					v = "0" // a deleted offer
+				}
+			default:
+				v = r.Dims[col[i]]
 			}
 			dims[d] = v
 			key.WriteString(v)

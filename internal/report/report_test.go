@@ -33,6 +33,8 @@ type world struct {
 	lp     map[string]int // click id → landing clicks
 	convs  map[string]*conv
 	models map[int64]string // campaign → cost model
+	// network is an affiliate network, networkOffer its one offer.
+	network, networkOffer int64
 }
 
 type conv struct {
@@ -101,8 +103,16 @@ func newWorld(t *testing.T, db *store.DB, models ...string) *world {
 	api("PUT", "/currency-rates/EUR", `{"rate":"1.08"}`, 201)
 	type camp struct{ id, stream, offer int64 }
 	var camps []camp
+	w.network = int64(api("POST", "/affiliate-networks", `{"name":"N"}`, 201)["id"].(float64))
 	for i := range 3 {
-		o := int64(api("POST", "/offers", fmt.Sprintf(`{"name":"o%d","url":"https://o.example/?s={clickid}","upsells_allowed":true}`, i), 201)["id"].(float64))
+		net := ""
+		if i == 0 {
+			net = fmt.Sprintf(`,"affiliate_network_id":%d`, w.network)
+		}
+		o := int64(api("POST", "/offers", fmt.Sprintf(`{"name":"o%d","url":"https://o.example/?s={clickid}","upsells_allowed":true%s}`, i, net), 201)["id"].(float64))
+		if i == 0 {
+			w.networkOffer = o
+		}
 		cost := `{"model":"none"}`
 		if i < len(models) {
 			cost = map[string]string{"cpa": `{"model":"cpa","amount":"2","currency":"EUR"}`,
@@ -323,6 +333,29 @@ func TestReportsMatchRawRows(t *testing.T) {
 			w.expected(func(c *track.Click) string {
 				return map[bool]string{true: "yes", false: "no"}[c.IsBot] + "/" + map[bool]string{true: "yes", false: "no"}[c.UniqueCampaign]
 			}))
+		// Affiliate networks, through the offers.
+		res = run(report.Query{From: from.Format(time.RFC3339), To: to.Format(time.RFC3339), GroupBy: []string{"affiliate_network", "offer"}})
+		check(t, "affiliate network × offer", res, func(r report.Row) string { return r.Dims["affiliate_network"] + "/" + r.Dims["offer"] },
+			w.expected(func(c *track.Click) string {
+				n := "0"
+				if c.OfferID == w.networkOffer {
+					n = strconv.FormatInt(w.network, 10)
+				}
+				return n + "/" + strconv.FormatInt(c.OfferID, 10)
+			}))
+		res = run(report.Query{From: from.Format(time.RFC3339), To: to.Format(time.RFC3339), GroupBy: []string{"day"},
+			Filters: map[string][]int64{"affiliate_network": {w.network}}})
+		check(t, "days of one affiliate network", res, func(r report.Row) string { return r.Dims["day"] },
+			func() map[string]*store.Stats {
+				all := w.expected(func(c *track.Click) string {
+					if c.OfferID != w.networkOffer {
+						return "-"
+					}
+					return c.CreatedAt.Format("2006-01-02")
+				})
+				delete(all, "-")
+				return all
+			}())
 		// Conditions on the clicks' own values.
 		only := func(keep func(*track.Click) bool) map[string]*store.Stats {
 			all := w.expected(func(c *track.Click) string {
