@@ -1,7 +1,9 @@
 package api
 
 import (
+	"context"
 	"encoding/csv"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -11,6 +13,9 @@ import (
 	"github.com/trackd/trackd/internal/store"
 	"github.com/trackd/trackd/internal/track"
 )
+
+// ReportTimeout bounds the work of one report.
+var ReportTimeout = 2 * time.Minute
 
 func (a *API) reportRoutes() []Route {
 	const viewer = track.RoleViewer
@@ -80,8 +85,14 @@ func (a *API) report(w http.ResponseWriter, r *http.Request, q report.Query, for
 	if format != "" && format != "json" && format != "csv" {
 		return badRequest("format", "unknown format %q (want json or csv)", format)
 	}
-	res, err := report.Run(r.Context(), a.db, q, s.Timezone, time.Now())
+	ctx, cancel := context.WithTimeout(r.Context(), ReportTimeout)
+	defer cancel()
+	res, err := report.Run(ctx, a.db, q, s.Timezone, time.Now())
 	if err != nil {
+		if ctx.Err() != nil && r.Context().Err() == nil {
+			return &Error{Status: http.StatusServiceUnavailable, Code: "timeout",
+				Message: fmt.Sprintf("the report took longer than %s: narrow the range or the filters", ReportTimeout)}
+		}
 		return err
 	}
 	if format != "csv" {

@@ -418,6 +418,9 @@ func parseWhere(ws []string) ([]store.DimMatch, error) {
 			if _, err := regexp.Compile(arg); err != nil {
 				return nil, track.Invalid(field, "%q: %v", w, err)
 			}
+			if msg := portableRegex(arg); msg != "" {
+				return nil, track.Invalid(field, "%q: %s", w, msg)
+			}
 			m.Values = []string{arg}
 		case "empty", "not_empty":
 		default:
@@ -426,6 +429,30 @@ func parseWhere(ws []string) ([]store.DimMatch, error) {
 		out = append(out, m)
 	}
 	return out, nil
+}
+
+// portableRegex says what in pattern SQLite (Go's regexp) and PostgreSQL
+// would read differently, or "": flags, Unicode classes and escapes other
+// than \d \w \s and escaped punctuation are refused.
+func portableRegex(pattern string) string {
+	if strings.Contains(pattern, "(?") {
+		return "flags and special groups (?...) are not supported"
+	}
+	for i := 0; i < len(pattern); i++ {
+		if pattern[i] != '\\' {
+			continue
+		}
+		i++
+		if i == len(pattern) {
+			return "a trailing backslash"
+		}
+		c := pattern[i]
+		if c == 'd' || c == 'w' || c == 's' || c < 0x80 && !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
+			continue
+		}
+		return fmt.Sprintf("the escape \\%c is not supported (use \\d, \\w, \\s or an escaped punctuation mark)", c)
+	}
+	return ""
 }
 
 func timeLabel(dim string, t time.Time) string {

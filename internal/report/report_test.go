@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trackd/trackd/internal/api"
 	"github.com/trackd/trackd/internal/clickid"
 	"github.com/trackd/trackd/internal/report"
 	"github.com/trackd/trackd/internal/server"
@@ -422,6 +423,8 @@ func TestReportBadInput(t *testing.T) {
 		{"group_by=day&range=today&where=nope+in+US", "where[0]"},
 		{"group_by=day&range=today&where=keyword+regex+(a", "where[0]"},
 		{"group_by=day&range=today&where=keyword+contains", "where[0]"},
+		{"group_by=day&range=today&where=keyword+regex+(%3Fi)a", "where[0]"},
+		{"group_by=day&range=today&where=keyword+regex+%5CpL", "where[0]"},
 		{"group_by=day&range=today&" + strings.Repeat("campaign=1&", 1001), "filters.campaign"},
 	} {
 		body := call(t, "GET", w.url+"/api/v1/reports?"+c.query, w.key, "", 422)
@@ -435,6 +438,10 @@ func TestReportBadInput(t *testing.T) {
 	}
 	call(t, "POST", w.url+"/api/v1/reports", w.key, `{"group_by":["day"],"range":"today","timezone":"Europe/Berlin"}`, 200)
 	call(t, "PATCH", w.url+"/api/v1/settings", w.key, `{"click_retention_days":-1}`, 422)
+	api.ReportTimeout = time.Nanosecond // a report that takes too long: 503, not 500
+	call(t, "GET", w.url+"/api/v1/reports?group_by=country&range=last_7_days", w.key, "", 503)
+	api.ReportTimeout = 2 * time.Minute
+	call(t, "GET", w.url+`/api/v1/reports?group_by=sub_id_1&range=today&where=sub_id_1+regex+%5Ez%5Cd%5C.%5Bx-y%5D`, w.key, "", 200)
 	call(t, "PATCH", w.url+"/api/v1/settings", w.key, `{"click_retention_days":90}`, 200)
 }
 
