@@ -128,7 +128,7 @@ func conversionStats(c *track.Conversion) Stats {
 
 // ConversionChanged moves the statistics from what conversion old counted
 // for (nil when it is new) to what now counts for, in the hour of its
-// click: call it in the transaction that writes the change.
+// click, with the statistics of the transaction when it commits.
 func (tx *Tx) ConversionChanged(ctx context.Context, old *track.Conversion, now *track.Conversion) error {
 	d := conversionStats(now)
 	if old != nil {
@@ -139,7 +139,16 @@ func (tx *Tx) ConversionChanged(ctx context.Context, old *track.Conversion, now 
 		}
 	}
 	k := StatsKey{hourOf(now.ClickTime), now.CampaignID, now.StreamID, now.OfferID, now.LandingID, now.TrafficSourceID}
-	return tx.AddStats(ctx, map[StatsKey]*Stats{k: &d})
+	// Summed per row and written once before the commit: a batch of
+	// postbacks for a few campaigns is a few upserts.
+	if tx.stats == nil {
+		tx.stats = map[StatsKey]*Stats{}
+	}
+	if tx.stats[k] == nil {
+		tx.stats[k] = &Stats{}
+	}
+	tx.stats[k].Add(&d)
+	return nil
 }
 
 // StatsDims are the dimensions stats_hourly keeps, by their column.

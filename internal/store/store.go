@@ -136,6 +136,10 @@ func (db *DB) tx(ctx context.Context, fn func(tx *Tx) error) error {
 		sqlTx.Rollback()
 		return err
 	}
+	if err := tx.AddStats(ctx, tx.stats); err != nil {
+		sqlTx.Rollback()
+		return err
+	}
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("store: commit: %w", err)
 	}
@@ -148,6 +152,7 @@ type Tx struct {
 	tx    *sql.Tx
 	stmts map[string]*sql.Stmt // statements of this transaction by query
 	fresh []string             // queries to prepare on the write pool once it ends
+	stats map[StatsKey]*Stats  // statistics to add before the commit
 }
 
 // stmt returns query as a statement of tx, for the handful of statements
