@@ -122,24 +122,6 @@ func New(snap *Snapshot, db *store.DB, ids *clickid.Generator, en *enrich.Enrich
 	return h
 }
 
-// liveClick is what the live feed shows of a click.
-type liveClick struct {
-	ClickID    string    `json:"click_id"`
-	CreatedAt  time.Time `json:"created_at"`
-	CampaignID int64     `json:"campaign_id"`
-	StreamID   int64     `json:"stream_id"`
-	OfferID    int64     `json:"offer_id"`
-	LandingID  int64     `json:"landing_id"`
-	Country    string    `json:"country"`
-	DeviceType string    `json:"device_type"`
-	OS         string    `json:"os"`
-	Browser    string    `json:"browser"`
-	IsBot      bool      `json:"is_bot"`
-	Unique     bool      `json:"unique"`
-	ExternalID string    `json:"external_id"`
-	SubID1     string    `json:"sub_id_1"`
-}
-
 // clickLinger is how long async clicks wait for others to share their
 // commit. Under load a commit per 100 ms of clicks costs the store a
 // fraction of a commit per free moment of the writer; a sync click ends the
@@ -252,8 +234,7 @@ func (h *Handler) serveCampaign(w http.ResponseWriter, r *http.Request, snap *Sn
 		h.m.clicks.WithLabelValues("recorded").Inc()
 	}
 	if h.live.Watching() {
-		h.live.Publish("click", liveClick{ck.ClickID, ck.CreatedAt, ck.CampaignID, ck.StreamID, ck.OfferID, ck.LandingID,
-			ck.Country, ck.DeviceType, ck.OS, ck.Browser, ck.IsBot, ck.UniqueCampaign, ck.ExternalID, ck.SubIDs[0]})
+		h.live.Publish("click", ck.Summary())
 	}
 	if d.landing != nil {
 		// Only a landing's visitor comes back through /lp/click.

@@ -2,7 +2,6 @@ package outbound
 
 import (
 	"encoding/json"
-	"strconv"
 	"time"
 
 	"github.com/trackd/trackd/internal/click"
@@ -47,40 +46,13 @@ func Jobs(snap *click.Snapshot, c *track.Click, conv *track.Conversion, created 
 	return out
 }
 
-// webhookClick is the part of the click a webhook receives.
-type webhookClick struct {
-	ClickID         string            `json:"click_id"`
-	CreatedAt       time.Time         `json:"created_at"`
-	CampaignID      int64             `json:"campaign_id"`
-	StreamID        int64             `json:"stream_id"`
-	OfferID         int64             `json:"offer_id"`
-	LandingID       int64             `json:"landing_id"`
-	TrafficSourceID int64             `json:"traffic_source_id"`
-	ExternalID      string            `json:"external_id"`
-	Source          string            `json:"source"`
-	CreativeID      string            `json:"creative_id"`
-	AdCampaignID    string            `json:"ad_campaign_id"`
-	Keyword         string            `json:"keyword"`
-	Country         string            `json:"country"`
-	SubIDs          map[string]string `json:"sub_ids"`
-}
-
 // WebhookBody is the JSON a webhook receives for event.
 func WebhookBody(event string, c *track.Click, conv *track.Conversion) []byte {
-	cp := webhookClick{ClickID: c.ClickID, CreatedAt: c.CreatedAt, CampaignID: c.CampaignID, StreamID: c.StreamID,
-		OfferID: c.OfferID, LandingID: c.LandingID, TrafficSourceID: c.TrafficSourceID, ExternalID: c.ExternalID,
-		Source: c.Source, CreativeID: c.CreativeID, AdCampaignID: c.AdCampaignID, Keyword: c.Keyword,
-		Country: c.Country, SubIDs: map[string]string{}}
-	for i, s := range c.SubIDs {
-		if s != "" {
-			cp.SubIDs["sub_id_"+strconv.Itoa(i+1)] = s
-		}
-	}
 	b, err := json.Marshal(struct {
-		Event      string            `json:"event"`
-		Conversion *track.Conversion `json:"conversion"`
-		Click      webhookClick      `json:"click"`
-	}{event, conv, cp})
+		Event      string             `json:"event"`
+		Conversion *track.Conversion  `json:"conversion"`
+		Click      track.ClickSummary `json:"click"`
+	}{event, conv, c.Summary()})
 	if err != nil {
 		// Every field above marshals; this would be a programming error.
 		panic("outbound: webhook body: " + err.Error())

@@ -1,6 +1,7 @@
 package track
 
 import (
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -81,4 +82,43 @@ func CleanText(s string) string {
 		return s
 	}
 	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
+}
+
+// ClickSummary is what a click shows to the outside (webhooks, the live
+// feed): where it went, where it came from, and the source's values.
+type ClickSummary struct {
+	ClickID         string            `json:"click_id"`
+	CreatedAt       time.Time         `json:"created_at"`
+	CampaignID      int64             `json:"campaign_id"`
+	StreamID        int64             `json:"stream_id"`
+	OfferID         int64             `json:"offer_id"`
+	LandingID       int64             `json:"landing_id"`
+	TrafficSourceID int64             `json:"traffic_source_id"`
+	ExternalID      string            `json:"external_id"`
+	Source          string            `json:"source"`
+	CreativeID      string            `json:"creative_id"`
+	AdCampaignID    string            `json:"ad_campaign_id"`
+	Keyword         string            `json:"keyword"`
+	Country         string            `json:"country"`
+	DeviceType      string            `json:"device_type"`
+	OS              string            `json:"os"`
+	Browser         string            `json:"browser"`
+	IsBot           bool              `json:"is_bot"`
+	Unique          bool              `json:"unique"`
+	SubIDs          map[string]string `json:"sub_ids"` // the ones set, by name
+}
+
+// Summary returns c's summary.
+func (c *Click) Summary() ClickSummary {
+	s := ClickSummary{ClickID: c.ClickID, CreatedAt: c.CreatedAt, CampaignID: c.CampaignID, StreamID: c.StreamID,
+		OfferID: c.OfferID, LandingID: c.LandingID, TrafficSourceID: c.TrafficSourceID, ExternalID: c.ExternalID,
+		Source: c.Source, CreativeID: c.CreativeID, AdCampaignID: c.AdCampaignID, Keyword: c.Keyword,
+		Country: c.Country, DeviceType: c.DeviceType, OS: c.OS, Browser: c.Browser, IsBot: c.IsBot,
+		Unique: c.UniqueCampaign, SubIDs: map[string]string{}}
+	for i, v := range c.SubIDs {
+		if v != "" {
+			s.SubIDs["sub_id_"+strconv.Itoa(i+1)] = v
+		}
+	}
+	return s
 }
