@@ -2,11 +2,8 @@
 -- visitor IPs through X-Forwarded-For, referrers), the same for trackd and
 -- for the bare 302 server.
 --   wrk -t2 -c64 -d10s -s tools/load/clicks.lua http://127.0.0.1:8080/camp
--- With RATE=r and CONNS=c (the -c given to wrk) in the environment, each
--- connection pauses between requests so that the total is about r per
--- second: a light client for latency below saturation. (A pause starts
--- when the previous answer came, so a stall delays the requests behind it
--- instead of piling them up: the tail is slightly understated.)
+-- With RATE and CONNS set, connections are paced (pace.lua); run it from
+-- the repository root.
 local uas = {
   "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
   "Mozilla/5.0 (Linux; Android 14; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.6778.135 Mobile Safari/537.36",
@@ -22,24 +19,10 @@ local uas = {
 local langs = { "en-US,en;q=0.9", "de-DE,de;q=0.9,en;q=0.8", "pt-BR,pt;q=0.9", "ru-RU,ru;q=0.9", "fr-FR" }
 local firsts = { 8, 24, 31, 37, 41, 46, 62, 77, 81, 85, 91, 98, 103, 110, 117, 125, 151, 177, 185, 188, 193, 200, 212, 217 }
 
-local pause = nil -- milliseconds between a connection's requests
-if os.getenv("RATE") and os.getenv("CONNS") then
-  pause = 1000 * tonumber(os.getenv("CONNS")) / tonumber(os.getenv("RATE"))
-end
+dofile("tools/load/pace.lua")
 
 function init(args)
   math.randomseed(os.time() + (tonumber(tostring({}):sub(8)) or 0))
-end
-
-if pause then
-  -- wrk takes whole milliseconds: dither between the two nearest.
-  delay = function()
-    local whole = math.floor(pause)
-    if math.random() < pause - whole then
-      return whole + 1
-    end
-    return whole
-  end
 end
 
 request = function()

@@ -3,7 +3,8 @@
 -- every n-th id; the first pass over the ids makes leads, the second turns
 -- them into sales, later passes are duplicates (all answered 200).
 --   IDS=ids.txt KEY=postback-key wrk -t2 -c64 -d10s -s tools/load/postbacks.lua http://127.0.0.1:8080
--- With RATE and CONNS set, connections are paced as in clicks.lua.
+-- With RATE and CONNS set, connections are paced (pace.lua); run it from
+-- the repository root.
 local count = 0
 
 function setup(thread)
@@ -11,19 +12,7 @@ function setup(thread)
   count = count + 1
 end
 
-local pause = nil
-if os.getenv("RATE") and os.getenv("CONNS") then
-  pause = 1000 * tonumber(os.getenv("CONNS")) / tonumber(os.getenv("RATE"))
-end
-if pause then
-  delay = function()
-    local whole = math.floor(pause)
-    if math.random() < pause - whole then
-      return whole + 1
-    end
-    return whole
-  end
-end
+dofile("tools/load/pace.lua")
 
 local ids = {}
 local next_id = 1
