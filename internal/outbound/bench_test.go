@@ -31,7 +31,7 @@ func benchEnv(b *testing.B, engine store.Engine, n int, recv http.Handler) (*env
 	srv := &http.Server{Handler: recv}
 	go srv.Serve(ln)
 	b.Cleanup(func() { srv.Close() })
-	e.api("PATCH", "/settings", `{"outbound_allow":["127.0.0.0/8"]}`, 200)
+	e.API("PATCH", "/settings", `{"outbound_allow":["127.0.0.0/8"]}`, 200)
 	e.setup(`{"url":"http://`+ln.Addr().String()+`/pb?tid={tid}&p={payout}"}`, "")
 	ctx := context.Background()
 	key, err := db.Secret(ctx, store.SecretClickID)
@@ -72,10 +72,10 @@ func BenchmarkDeliveries(b *testing.B) {
 			var got atomic.Int64
 			e, ids := benchEnv(b, engine, b.N, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got.Add(1) }))
 			target := track.Target(track.TargetSource, e.source)
-			e.api("POST", "/outbound/targets/"+target+"/pause", "", 204)
+			e.API("POST", "/outbound/targets/"+target+"/pause", "", 204)
 			sendPostbacks(b, e, ids, 0)
 			b.ResetTimer()
-			e.api("POST", "/outbound/targets/"+target+"/resume", "", 204)
+			e.API("POST", "/outbound/targets/"+target+"/resume", "", 204)
 			for got.Load() < int64(b.N) {
 				time.Sleep(time.Millisecond)
 			}
@@ -144,7 +144,7 @@ func sendPostbacks(b *testing.B, e *env, ids []string, rate int) map[string]time
 		mu.Lock()
 		sent[tid] = time.Now()
 		mu.Unlock()
-		res, err := client.Get(fmt.Sprintf("%s/%s/postback?subid=%s&status=lead&payout=1.5&tid=%s", e.url, e.pbKey, ids[i], tid))
+		res, err := client.Get(fmt.Sprintf("%s/%s/postback?subid=%s&status=lead&payout=1.5&tid=%s", e.URL, e.PostbackKey, ids[i], tid))
 		if err != nil {
 			b.Error(err)
 			return

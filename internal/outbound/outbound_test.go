@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/trackd/trackd/internal/outbound"
 	"github.com/trackd/trackd/internal/server"
+	"github.com/trackd/trackd/internal/server/servertest"
 	"github.com/trackd/trackd/internal/store"
 	"github.com/trackd/trackd/internal/store/storetest"
 	"github.com/trackd/trackd/internal/track"
@@ -28,14 +28,9 @@ import (
 // source whose clicks carry an external id in "cid", one offer and one
 // campaign "c" of that source.
 type env struct {
-	t       testing.TB
-	db      *store.DB
-	url     string
-	key     string
-	pbKey   string
-	source  int64
-	camp    int64
-	noRedir *http.Client
+	*servertest.Env
+	source int64
+	camp   int64
 }
 
 // fast are delivery options for tests: short backoff, quick polls.
@@ -44,115 +39,60 @@ var fast = outbound.Options{Backoff: 20 * time.Millisecond, MaxBackoff: 200 * ti
 
 func newEnv(t testing.TB, db *store.DB, o outbound.Options) *env {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	if _, err := db.Init(ctx, "admin", "0123456789"); err != nil {
-		t.Fatal(err)
-	}
-	k := track.APIKey{Name: "test", Role: track.RoleAdmin}
-	if err := db.CreateAPIKey(ctx, &k); err != nil {
-		t.Fatal(err)
-	}
-	s, err := server.New(ctx, db, slog.New(slog.NewTextHandler(io.Discard, nil)), server.Config{Version: "test", Outbound: o})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx, ln, 5*time.Second) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		s.Close(context.Background())
-	})
-	st, err := db.Settings(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{t: t, db: db, url: "http://" + ln.Addr().String(), key: k.Key, pbKey: st.PostbackKey,
-		noRedir: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
-	return e
+	return &env{Env: servertest.Start(t, db, server.Config{Outbound: o})}
 }
 
 // setup makes the source (with postback pb, a JSON object or "") and the
 // campaign (with its own postback cpb, or "").
 func (e *env) setup(pb, cpb string) {
-	e.t.Helper()
+	e.T.Helper()
 	if pb == "" {
 		pb = "{}"
 	}
 	if cpb == "" {
 		cpb = "{}"
 	}
-	e.source = e.create("/traffic-sources", `{"name":"Push","params":[{"slot":"external_id","param":"cid"}],"postback":`+pb+`}`)
-	offer := e.create("/offers", `{"name":"O","url":"https://offer.example/?s={clickid}","upsells_allowed":true}`)
-	e.camp = e.create("/campaigns", fmt.Sprintf(`{"alias":"c","name":"C","traffic_source_id":%d,"postback":%s,
+	e.source = e.Create("/traffic-sources", `{"name":"Push","params":[{"slot":"external_id","param":"cid"}],"postback":`+pb+`}`)
+	offer := e.Create("/offers", `{"name":"O","url":"https://offer.example/?s={clickid}","upsells_allowed":true}`)
+	e.camp = e.Create("/campaigns", fmt.Sprintf(`{"alias":"c","name":"C","traffic_source_id":%d,"postback":%s,
 		"streams":[{"type":"default","offers":[{"offer_id":%d}]}]}`, e.source, cpb, offer))
-}
-
-func (e *env) api(method, path, body string, want int) string {
-	e.t.Helper()
-	req, _ := http.NewRequest(method, e.url+"/api/v1"+path, strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+e.key)
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	res, err := e.noRedir.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	if res.StatusCode != want {
-		e.t.Fatalf("%s %s = %d %s, want %d", method, path, res.StatusCode, b, want)
-	}
-	return string(b)
-}
-
-func (e *env) create(path, body string) int64 {
-	e.t.Helper()
-	var v struct{ ID int64 }
-	json.Unmarshal([]byte(e.api("POST", path, body, 201)), &v)
-	return v.ID
 }
 
 // click makes a click with external id ext and returns its click id.
 func (e *env) click(ext string) string {
-	e.t.Helper()
-	res, err := e.noRedir.Get(e.url + "/c?cid=" + url.QueryEscape(ext))
+	e.T.Helper()
+	res, err := e.NoRedirect.Get(e.URL + "/c?cid=" + url.QueryEscape(ext))
 	if err != nil {
-		e.t.Fatal(err)
+		e.T.Fatal(err)
 	}
 	res.Body.Close()
 	loc, err := url.Parse(res.Header.Get("Location"))
 	if err != nil || loc.Query().Get("s") == "" {
-		e.t.Fatalf("click: %d %q", res.StatusCode, res.Header.Get("Location"))
+		e.T.Fatalf("click: %d %q", res.StatusCode, res.Header.Get("Location"))
 	}
 	return loc.Query().Get("s")
 }
 
 // postback sends a postback and wants 200.
 func (e *env) postback(query string) {
-	e.t.Helper()
-	res, err := http.Get(e.url + "/" + e.pbKey + "/postback?" + query)
+	e.T.Helper()
+	res, err := http.Get(e.URL + "/" + e.PostbackKey + "/postback?" + query)
 	if err != nil {
-		e.t.Fatal(err)
+		e.T.Fatal(err)
 	}
 	b, _ := io.ReadAll(res.Body)
 	res.Body.Close()
 	if res.StatusCode != 200 {
-		e.t.Fatalf("postback %s = %d %s", query, res.StatusCode, b)
+		e.T.Fatalf("postback %s = %d %s", query, res.StatusCode, b)
 	}
 }
 
 // jobs lists delivery jobs through the API.
 func (e *env) jobs(query string) []track.OutboundJob {
-	e.t.Helper()
+	e.T.Helper()
 	var p struct{ Items []track.OutboundJob }
-	if err := json.Unmarshal([]byte(e.api("GET", "/outbound?limit=1000&"+query, "", 200)), &p); err != nil {
-		e.t.Fatal(err)
+	if err := json.Unmarshal([]byte(e.API("GET", "/outbound?limit=1000&"+query, "", 200)), &p); err != nil {
+		e.T.Fatal(err)
 	}
 	return p.Items
 }
@@ -160,10 +100,10 @@ func (e *env) jobs(query string) []track.OutboundJob {
 // waitFor polls cond until it holds; it fails the test after a generous
 // deadline (a liveness check, not a speed limit).
 func (e *env) waitFor(what string, cond func() bool) {
-	e.t.Helper()
+	e.T.Helper()
 	for deadline := time.Now().Add(60 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			e.t.Fatalf("still waiting for %s", what)
+			e.T.Fatalf("still waiting for %s", what)
 		}
 	}
 }
@@ -257,7 +197,7 @@ func (r *receiver) delivered() []*http.Request {
 	return append([]*http.Request(nil), r.got...)
 }
 
-func allow(e *env) { e.api("PATCH", "/settings", `{"outbound_allow":["127.0.0.0/8"]}`, 200) }
+func allow(e *env) { e.API("PATCH", "/settings", `{"outbound_allow":["127.0.0.0/8"]}`, 200) }
 
 // TestDeliveryThroughFaults: conversions made while the receiver is down,
 // then slow, then flaky, are all delivered once it recovers, once each,
@@ -305,7 +245,7 @@ func TestDeliveryThroughFaults(t *testing.T) {
 		reasons := map[string]bool{}
 		for _, j := range e.jobs("") {
 			var full track.OutboundJob
-			json.Unmarshal([]byte(e.api("GET", fmt.Sprintf("/outbound/%d", j.ID), "", 200)), &full)
+			json.Unmarshal([]byte(e.API("GET", fmt.Sprintf("/outbound/%d", j.ID), "", 200)), &full)
 			if len(full.History) != full.Attempts || full.History[len(full.History)-1].Outcome != "delivered" {
 				t.Errorf("job %d: %d attempts, history %+v", j.ID, full.Attempts, full.History)
 			}
@@ -378,7 +318,7 @@ func TestBadReceivers(t *testing.T) {
 		defer srv.Close()
 		hooks := map[string]string{}
 		for _, p := range []string{"/500", "/302", "/huge", "/reset", "/hang"} {
-			id := e.create("/webhooks", `{"name":"`+p+`","url":"http://`+ln.Addr().String()+p+`","enabled":true}`)
+			id := e.Create("/webhooks", `{"name":"`+p+`","url":"http://`+ln.Addr().String()+p+`","enabled":true}`)
 			hooks[track.Target(track.TargetWebhook, id)] = p
 		}
 		e.setup("", "")
@@ -392,7 +332,7 @@ func TestBadReceivers(t *testing.T) {
 						t.Fatalf("%d jobs for %s, want 1", len(js), path)
 					}
 					var full track.OutboundJob
-					json.Unmarshal([]byte(e.api("GET", fmt.Sprintf("/outbound/%d", js[0].ID), "", 200)), &full)
+					json.Unmarshal([]byte(e.API("GET", fmt.Sprintf("/outbound/%d", js[0].ID), "", 200)), &full)
 					return full
 				}
 			}
@@ -440,7 +380,7 @@ func TestSSRFGuard(t *testing.T) {
 		r := newReceiver(t)
 		e.setup(`{"url":"`+r.url("/pb?c={clickid}")+`"}`, "")
 		// A name that resolves to loopback is refused as well as the address.
-		e.create("/webhooks", `{"name":"local","url":"http://localhost:`+strings.Split(r.addr, ":")[1]+`/hook","enabled":true}`)
+		e.Create("/webhooks", `{"name":"local","url":"http://localhost:`+strings.Split(r.addr, ":")[1]+`/hook","enabled":true}`)
 		e.postback("subid=" + e.click("x") + "&status=lead")
 		e.waitFor("both jobs failed", func() bool { return len(e.jobs("state=failed")) == 2 })
 		for _, j := range e.jobs("") {
@@ -453,7 +393,7 @@ func TestSSRFGuard(t *testing.T) {
 		}
 		// Allowed by the setting, a retry goes through.
 		allow(e)
-		e.api("POST", "/outbound/retry", fmt.Sprintf(`{"target":"%s"}`, track.Target(track.TargetSource, e.source)), 200)
+		e.API("POST", "/outbound/retry", fmt.Sprintf(`{"target":"%s"}`, track.Target(track.TargetSource, e.source)), 200)
 		e.waitFor("the retried job delivered", func() bool { return len(e.jobs("state=delivered")) == 1 })
 	})
 }
@@ -492,8 +432,8 @@ func TestWebhooks(t *testing.T) {
 		})}
 		go srv.Serve(ln)
 		defer srv.Close()
-		e.create("/webhooks", `{"name":"mine","url":"http://`+ln.Addr().String()+`/","enabled":true,"secret":"`+secret+`"}`)
-		e.create("/webhooks", `{"name":"off","url":"http://`+ln.Addr().String()+`/off","enabled":false}`)
+		e.Create("/webhooks", `{"name":"mine","url":"http://`+ln.Addr().String()+`/","enabled":true,"secret":"`+secret+`"}`)
+		e.Create("/webhooks", `{"name":"off","url":"http://`+ln.Addr().String()+`/off","enabled":false}`)
 		e.setup("", "")
 		id := e.click("E1")
 		e.postback("subid=" + id + "&status=lead&payout=2")
@@ -512,19 +452,19 @@ func TestWebhooks(t *testing.T) {
 			t.Errorf("webhook calls %+v: want created/lead then updated/sale, both signed, distinct idempotency keys", got)
 		}
 		// An admin sees the secret, a viewer does not.
-		if body := e.api("GET", "/webhooks", "", 200); !strings.Contains(body, secret) {
+		if body := e.API("GET", "/webhooks", "", 200); !strings.Contains(body, secret) {
 			t.Errorf("an admin does not see the webhook secret: %s", body)
 		}
 		viewer := track.APIKey{Name: "viewer", Role: track.RoleViewer}
 		if err := db.CreateAPIKey(context.Background(), &viewer); err != nil {
 			t.Fatal(err)
 		}
-		admin := e.key
-		e.key = viewer.Key
-		if body := e.api("GET", "/webhooks", "", 200); strings.Contains(body, secret) || !strings.Contains(body, "mine") {
+		admin := e.Key
+		e.Key = viewer.Key
+		if body := e.API("GET", "/webhooks", "", 200); strings.Contains(body, secret) || !strings.Contains(body, "mine") {
 			t.Errorf("a viewer sees the webhook secret: %s", body)
 		}
-		e.key = admin
+		e.Key = admin
 	})
 }
 
@@ -542,7 +482,7 @@ func TestPauseAndResume(t *testing.T) {
 		target := track.Target(track.TargetSource, e.source)
 		targets := func() []track.OutboundTarget {
 			var v struct{ Items []track.OutboundTarget }
-			json.Unmarshal([]byte(e.api("GET", "/outbound/targets", "", 200)), &v)
+			json.Unmarshal([]byte(e.API("GET", "/outbound/targets", "", 200)), &v)
 			return v.Items
 		}
 		r.set("down")
@@ -560,17 +500,17 @@ func TestPauseAndResume(t *testing.T) {
 			t.Errorf("target after recovery %+v: want resumed, no failures", ts[0])
 		}
 
-		e.api("POST", "/outbound/targets/"+target+"/pause", "", 204)
+		e.API("POST", "/outbound/targets/"+target+"/pause", "", 204)
 		e.postback("subid=" + e.click("later") + "&status=lead")
 		time.Sleep(200 * time.Millisecond) // ten polls of the queue
 		if js := e.jobs("state=pending"); len(js) != 1 || js[0].Attempts != 0 {
 			t.Fatalf("while paused by hand: pending %+v, want one job never tried", js)
 		}
-		e.api("POST", "/outbound/targets/"+target+"/resume", "", 204)
+		e.API("POST", "/outbound/targets/"+target+"/resume", "", 204)
 		e.waitFor("the held job delivered", func() bool { return len(e.jobs("state=delivered")) == 6 })
 
 		for _, bad := range []string{"nope", "source:x", "source:", "webhook:1:2"} {
-			e.api("POST", "/outbound/targets/"+url.PathEscape(bad)+"/pause", "", 400)
+			e.API("POST", "/outbound/targets/"+url.PathEscape(bad)+"/pause", "", 400)
 		}
 	})
 }
@@ -616,18 +556,18 @@ func TestTemplates(t *testing.T) {
 		// The test endpoint expands without sending, or sends.
 		conv := e.jobs("target=" + track.Target(track.TargetSource, e.source))[0].ConversionID
 		var res outbound.TestResult
-		json.Unmarshal([]byte(e.api("POST", "/outbound/test", fmt.Sprintf(`{"conversion_id":%d,"postback":{"url":"https://x.example/?p={payout}&s={status:lead=1}"}}`, conv), 200)), &res)
+		json.Unmarshal([]byte(e.API("POST", "/outbound/test", fmt.Sprintf(`{"conversion_id":%d,"postback":{"url":"https://x.example/?p={payout}&s={status:lead=1}"}}`, conv), 200)), &res)
 		if res.URL != "https://x.example/?p=4&s=1" || !res.Fires || res.Attempt != nil {
 			t.Errorf("test expansion %+v", res)
 		}
-		json.Unmarshal([]byte(e.api("POST", "/outbound/test", fmt.Sprintf(`{"conversion_id":%d,"target":"%s","send":true}`,
+		json.Unmarshal([]byte(e.API("POST", "/outbound/test", fmt.Sprintf(`{"conversion_id":%d,"target":"%s","send":true}`,
 			conv, track.Target(track.TargetSource, e.source)), 200)), &res)
 		if res.Attempt == nil || res.Attempt.Outcome != "delivered" || !strings.HasSuffix(res.URL, "/source?c=E7&s=lead") {
 			t.Errorf("test send %+v", res)
 		}
 
 		// Replacing the source's postback; refused templates.
-		e.api("PATCH", fmt.Sprintf("/campaigns/%d", e.camp), `{"postback":{"url":"`+r.url("/only")+`","replace_source":true}}`, 200)
+		e.API("PATCH", fmt.Sprintf("/campaigns/%d", e.camp), `{"postback":{"url":"`+r.url("/only")+`","replace_source":true}}`, 200)
 		e.postback("subid=" + e.click("E8") + "&status=lead")
 		e.waitFor("the replacing postback", func() bool {
 			for _, req := range r.delivered() {
@@ -648,16 +588,16 @@ func TestTemplates(t *testing.T) {
 			{`{"name":"X","postback":{"url":"https://x.example/","method":"POST","headers":{"Bad Name":"v"}}}`, "postback.headers"},
 			{`{"name":"X","postback":{"url":"https://x.example/","method":"POST","headers":{"X-A":"{nope}"}}}`, "postback.headers.X-A"},
 		} {
-			if body := e.api("POST", "/traffic-sources", c.body, 422); !strings.Contains(body, `"field":"`+c.field+`"`) {
+			if body := e.API("POST", "/traffic-sources", c.body, 422); !strings.Contains(body, `"field":"`+c.field+`"`) {
 				t.Errorf("%s: %s, want field %s", c.body, body, c.field)
 			}
 		}
-		e.api("POST", "/webhooks", `{"name":"W","url":"file:///etc/passwd"}`, 422)
-		e.api("POST", "/webhooks", `{"name":"W","url":"https://x.example/","events":["click"]}`, 422)
-		e.api("POST", "/outbound/test", fmt.Sprintf(`{"conversion_id":999999,"target":"source:%d"}`, e.source), 404)
-		e.api("POST", "/outbound/test", `{"target":"source:1"}`, 422)
-		e.api("GET", "/outbound?state=lost", "", 400)
-		e.api("POST", "/outbound/retry", `{}`, 400)
+		e.API("POST", "/webhooks", `{"name":"W","url":"file:///etc/passwd"}`, 422)
+		e.API("POST", "/webhooks", `{"name":"W","url":"https://x.example/","events":["click"]}`, 422)
+		e.API("POST", "/outbound/test", fmt.Sprintf(`{"conversion_id":999999,"target":"source:%d"}`, e.source), 404)
+		e.API("POST", "/outbound/test", `{"target":"source:1"}`, 422)
+		e.API("GET", "/outbound?state=lost", "", 400)
+		e.API("POST", "/outbound/retry", `{}`, 400)
 	})
 }
 
@@ -689,11 +629,11 @@ func TestPerHostLimit(t *testing.T) {
 		go srv.Serve(ln)
 		defer srv.Close()
 		e.setup(`{"url":"http://`+ln.Addr().String()+`/pb?t={tid}"}`, "")
-		e.api("POST", "/outbound/targets/"+track.Target(track.TargetSource, e.source)+"/pause", "", 204)
+		e.API("POST", "/outbound/targets/"+track.Target(track.TargetSource, e.source)+"/pause", "", 204)
 		for i := range 12 {
 			e.postback(fmt.Sprintf("subid=%s&status=lead&tid=%d", e.click("x"), i))
 		}
-		e.api("POST", "/outbound/targets/"+track.Target(track.TargetSource, e.source)+"/resume", "", 204)
+		e.API("POST", "/outbound/targets/"+track.Target(track.TargetSource, e.source)+"/resume", "", 204)
 		e.waitFor("12 deliveries", func() bool { mu.Lock(); defer mu.Unlock(); return done == 12 })
 		if peak > 2 {
 			t.Errorf("%d deliveries at once to one host, want at most 2", peak)

@@ -45,7 +45,7 @@ func BenchmarkPostback(b *testing.B) {
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					id := ids[next.Add(1)-1]
-					res, err := client.Get(e.url + "/" + e.pbKey + "/postback?subid=" + id + "&status=sale&payout=1.5&tid=t")
+					res, err := client.Get(e.URL + "/" + e.PostbackKey + "/postback?subid=" + id + "&status=sale&payout=1.5&tid=t")
 					if err != nil {
 						b.Error(err)
 						return

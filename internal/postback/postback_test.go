@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
@@ -18,6 +16,7 @@ import (
 	"github.com/trackd/trackd/internal/clickid"
 	"github.com/trackd/trackd/internal/postback"
 	"github.com/trackd/trackd/internal/server"
+	"github.com/trackd/trackd/internal/server/servertest"
 	"github.com/trackd/trackd/internal/store"
 	"github.com/trackd/trackd/internal/store/storetest"
 	"github.com/trackd/trackd/internal/track"
@@ -26,16 +25,10 @@ import (
 // env is a running trackd over a real store, with networks, offers and one
 // campaign per offer (alias c<offer id>).
 type env struct {
-	t       testing.TB
-	db      *store.DB
-	srv     *server.Server
-	url     string
-	key     string // API key
-	pbKey   string // global postback key
-	ids     *clickid.Generator
-	nets    map[string]int64
-	offers  map[string]int64
-	noRedir *http.Client
+	*servertest.Env
+	ids    *clickid.Generator
+	nets   map[string]int64
+	offers map[string]int64
 }
 
 const (
@@ -47,29 +40,7 @@ const (
 func newEnv(t testing.TB, db *store.DB) *env {
 	t.Helper()
 	ctx := context.Background()
-	if _, err := db.Init(ctx, "admin", "0123456789"); err != nil {
-		t.Fatal(err)
-	}
-	k := track.APIKey{Name: "test", Role: track.RoleAdmin}
-	if err := db.CreateAPIKey(ctx, &k); err != nil {
-		t.Fatal(err)
-	}
-	s, err := server.New(ctx, db, slog.New(slog.NewTextHandler(io.Discard, nil)), server.Config{Version: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(s.Handler())
-	t.Cleanup(func() {
-		hs.Close()
-		s.Close(ctx)
-	})
-	e := &env{t: t, db: db, srv: s, url: hs.URL, key: k.Key, nets: map[string]int64{}, offers: map[string]int64{},
-		noRedir: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
-	st, err := db.Settings(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.pbKey = st.PostbackKey
+	e := &env{Env: servertest.StartHandler(t, db, server.Config{}), nets: map[string]int64{}, offers: map[string]int64{}}
 	mac, err := db.Secret(ctx, store.SecretClickID)
 	if err != nil {
 		t.Fatal(err)
@@ -77,14 +48,14 @@ func newEnv(t testing.TB, db *store.DB) *env {
 	if e.ids, err = clickid.NewGenerator(mac); err != nil {
 		t.Fatal(err)
 	}
-	e.api("PUT", "/currency-rates/EUR", `{"rate":"1.08"}`, 201)
+	e.API("PUT", "/currency-rates/EUR", `{"rate":"1.08"}`, 201)
 	for name, body := range map[string]string{
 		"A": `{"name":"A","postback_key":"` + netKeyA + `","postback_params":{"clickid":"aff_sub"},"statuses":{"approved_custom":"sale"}}`,
 		"B": `{"name":"B","ip_allowlist":["10.9.9.9","2001:db8::/32"]}`,
 		"S": `{"name":"S","signing_secret":"` + signingS + `"}`,
 		"P": `{"name":"P","allow_pixel":true,"duplicate_policy":"update_payout"}`,
 	} {
-		e.nets[name] = e.create("/affiliate-networks", body)
+		e.nets[name] = e.Create("/affiliate-networks", body)
 	}
 	for name, o := range map[string]string{
 		"a":      fmt.Sprintf(`"affiliate_network_id":%d`, e.nets["A"]),
@@ -93,9 +64,9 @@ func newEnv(t testing.TB, db *store.DB) *env {
 		"s":      fmt.Sprintf(`"affiliate_network_id":%d`, e.nets["S"]),
 		"fixed":  fmt.Sprintf(`"affiliate_network_id":%d,"payout":{"type":"fixed","amount":"2.5","currency":"EUR"}`, e.nets["P"]),
 	} {
-		id := e.create("/offers", `{"name":"`+name+`","url":"`+offerBase+`",`+o+`}`)
+		id := e.Create("/offers", `{"name":"`+name+`","url":"`+offerBase+`",`+o+`}`)
 		e.offers[name] = id
-		e.create("/campaigns", fmt.Sprintf(`{"alias":"c%s","name":"%s","streams":[{"type":"default","offers":[{"offer_id":%d}]}]}`,
+		e.Create("/campaigns", fmt.Sprintf(`{"alias":"c%s","name":"%s","streams":[{"type":"default","offers":[{"offer_id":%d}]}]}`,
 			name, name, id))
 	}
 	return e
@@ -108,82 +79,60 @@ type response struct {
 }
 
 func (e *env) do(req *http.Request) response {
-	e.t.Helper()
-	res, err := e.noRedir.Do(req)
+	e.T.Helper()
+	res, err := e.NoRedirect.Do(req)
 	if err != nil {
-		e.t.Fatal(err)
+		e.T.Fatal(err)
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
 	return response{res.StatusCode, string(b), res.Header}
 }
 
-func (e *env) api(method, path, body string, want int) string {
-	e.t.Helper()
-	req, _ := http.NewRequest(method, e.url+"/api/v1"+path, strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+e.key)
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	res := e.do(req)
-	if res.status != want {
-		e.t.Fatalf("%s %s = %d %s, want %d", method, path, res.status, res.body, want)
-	}
-	return res.body
-}
-
-func (e *env) create(path, body string) int64 {
-	e.t.Helper()
-	var v struct{ ID int64 }
-	json.Unmarshal([]byte(e.api("POST", path, body, 201)), &v)
-	return v.ID
-}
-
-// click visits campaign c<offer> and returns the click id from the redirect.
 func (e *env) click(offer string) string {
-	e.t.Helper()
-	req, _ := http.NewRequest("GET", e.url+"/c"+offer, nil)
+	e.T.Helper()
+	req, _ := http.NewRequest("GET", e.URL+"/c"+offer, nil)
 	req.Header.Set("User-Agent", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/131.0 Safari/537.36")
 	req.Header.Set("Accept", "text/html")
 	req.Header.Set("Accept-Language", "en-US")
 	res := e.do(req)
 	loc, err := url.Parse(res.header.Get("Location"))
 	if res.status != 302 || err != nil {
-		e.t.Fatalf("click on c%s = %d %q", offer, res.status, res.header.Get("Location"))
+		e.T.Fatalf("click on c%s = %d %q", offer, res.status, res.header.Get("Location"))
 	}
 	return loc.Query().Get("s")
 }
 
 // get sends a GET postback to path (with the query) and returns the answer.
 func (e *env) get(pathQuery string) response {
-	e.t.Helper()
-	req, _ := http.NewRequest("GET", e.url+pathQuery, nil)
+	e.T.Helper()
+	req, _ := http.NewRequest("GET", e.URL+pathQuery, nil)
 	return e.do(req)
 }
 
-func (e *env) pb(query string) response { return e.get("/" + e.pbKey + "/postback?" + query) }
+func (e *env) pb(query string) response { return e.get("/" + e.PostbackKey + "/postback?" + query) }
 
 func (e *env) expect(res response, status int, contains string) {
-	e.t.Helper()
+	e.T.Helper()
 	if res.status != status || !strings.Contains(res.body, contains) {
-		e.t.Errorf("answer %d %q, want %d containing %q", res.status, res.body, status, contains)
+		e.T.Errorf("answer %d %q, want %d containing %q", res.status, res.body, status, contains)
 	}
 }
 
 func (e *env) conversions(clickID string) []track.Conversion {
-	e.t.Helper()
-	cs, err := e.db.Conversions(context.Background(), store.ConversionQuery{ClickID: clickID})
+	e.T.Helper()
+	cs, err := e.DB.Conversions(context.Background(), store.ConversionQuery{ClickID: clickID})
 	if err != nil {
-		e.t.Fatal(err)
+		e.T.Fatal(err)
 	}
 	return cs
 }
 
 func (e *env) one(clickID string) track.Conversion {
-	e.t.Helper()
+	e.T.Helper()
 	cs := e.conversions(clickID)
 	if len(cs) != 1 {
-		e.t.Fatalf("click %s has %d conversions, want 1: %+v", clickID, len(cs), cs)
+		e.T.Fatalf("click %s has %d conversions, want 1: %+v", clickID, len(cs), cs)
 	}
 	return cs[0]
 }
@@ -282,7 +231,7 @@ func TestAuthentication(t *testing.T) {
 		e.expect(e.get("/postback?subid="+id), 401, "postback key missing")
 		e.expect(e.get("/wrong-key-000000000000/postback?subid="+id), 401, "wrong postback key")
 		e.expect(e.get("/postback?key=nope&subid="+id), 401, "wrong postback key")
-		e.expect(e.get("/postback?key="+e.pbKey+"&subid="+id+"&status=lead"), 200, "created")
+		e.expect(e.get("/postback?key="+e.PostbackKey+"&subid="+id+"&status=lead"), 200, "created")
 
 		// Forged and malformed click ids are refused before any lookup.
 		forged := []byte(e.click("a"))
@@ -322,7 +271,7 @@ func TestAuthentication(t *testing.T) {
 		// In headers, with a JSON body.
 		body := `{"subid":"` + id + `","status":"sale"}`
 		ts := strconv.FormatInt(time.Now().Unix(), 10)
-		req, _ := http.NewRequest("POST", e.url+"/postback", strings.NewReader(body))
+		req, _ := http.NewRequest("POST", e.URL+"/postback", strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("X-Trackd-Timestamp", ts)
 		req.Header.Set("X-Trackd-Signature", postback.Sign(signingS, ts, "\n"+body))
@@ -334,7 +283,7 @@ func TestBodiesAndLimits(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		post := func(ctype, body string) response {
-			req, _ := http.NewRequest("POST", e.url+"/"+e.pbKey+"/postback", strings.NewReader(body))
+			req, _ := http.NewRequest("POST", e.URL+"/"+e.PostbackKey+"/postback", strings.NewReader(body))
 			req.Header.Set("Content-Type", ctype)
 			return e.do(req)
 		}
@@ -397,7 +346,7 @@ func TestConcurrentDuplicates(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				res, err := http.Get(e.url + "/" + e.pbKey + "/postback?subid=" + id + "&tid=same&payout=1")
+				res, err := http.Get(e.URL + "/" + e.PostbackKey + "/postback?subid=" + id + "&tid=same&payout=1")
 				if err != nil {
 					t.Error(err)
 					return
@@ -440,7 +389,7 @@ func TestLateClicks(t *testing.T) {
 			OfferID: e.offers["a"]}}); err != nil {
 			t.Fatal(err)
 		}
-		e.srv.RetryPendingPostbacks(ctx)
+		e.Server.RetryPendingPostbacks(ctx)
 		if c := e.one(id.String()); c.Status != track.StatusLead || c.Payout != 2_000_000 {
 			t.Errorf("pending postback after retry: %+v", c)
 		}
@@ -458,7 +407,7 @@ func TestPixel(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		pixel := func(clickID, query string) response {
-			req, _ := http.NewRequest("GET", e.url+"/pixel.gif?"+query, nil)
+			req, _ := http.NewRequest("GET", e.URL+"/pixel.gif?"+query, nil)
 			req.AddCookie(&http.Cookie{Name: "trk_cid", Value: clickID})
 			return e.do(req)
 		}
@@ -488,14 +437,14 @@ func TestDeletedCampaign(t *testing.T) {
 		e := newEnv(t, db)
 		id := e.click("a")
 		var camps struct{ Items []track.Campaign }
-		json.Unmarshal([]byte(e.api("GET", "/campaigns", "", 200)), &camps)
+		json.Unmarshal([]byte(e.API("GET", "/campaigns", "", 200)), &camps)
 		var campaignID int64
 		for _, c := range camps.Items {
 			if c.Alias == "ca" {
 				campaignID = c.ID
 			}
 		}
-		e.api("DELETE", fmt.Sprintf("/campaigns/%d", campaignID), "", 204)
+		e.API("DELETE", fmt.Sprintf("/campaigns/%d", campaignID), "", 204)
 		e.expect(e.pb("subid="+id+"&status=lead&payout=3"), 200, "created")
 		if conv := e.one(id); conv.CampaignID != campaignID || conv.Payout != 3_000_000 {
 			t.Errorf("conversion = %+v", conv)
@@ -511,44 +460,44 @@ func TestAPI(t *testing.T) {
 
 		// The log says why, and a replay after the mapping is fixed counts it.
 		var log struct{ Items []track.PostbackLogEntry }
-		json.Unmarshal([]byte(e.api("GET", "/postbacks?click_id="+id, "", 200)), &log)
+		json.Unmarshal([]byte(e.API("GET", "/postbacks?click_id="+id, "", 200)), &log)
 		if len(log.Items) != 1 || log.Items[0].Outcome != track.OutcomeRefused || !strings.Contains(log.Items[0].Reason, "funny") ||
-			log.Items[0].HTTPStatus != 422 || strings.Contains(log.Items[0].Request, e.pbKey) {
+			log.Items[0].HTTPStatus != 422 || strings.Contains(log.Items[0].Request, e.PostbackKey) {
 			t.Fatalf("log = %+v", log.Items)
 		}
-		e.api("PATCH", fmt.Sprintf("/affiliate-networks/%d", e.nets["A"]), `{"statuses":{"funny":"lead"}}`, 200)
+		e.API("PATCH", fmt.Sprintf("/affiliate-networks/%d", e.nets["A"]), `{"statuses":{"funny":"lead"}}`, 200)
 		var res postback.Result
-		json.Unmarshal([]byte(e.api("POST", fmt.Sprintf("/postbacks/%d/replay", log.Items[0].ID), "", 200)), &res)
+		json.Unmarshal([]byte(e.API("POST", fmt.Sprintf("/postbacks/%d/replay", log.Items[0].ID), "", 200)), &res)
 		if res.Outcome != track.OutcomeCreated {
 			t.Errorf("replay = %+v", res)
 		}
 		c := e.one(id)
 
 		// An admin may make any status change.
-		e.api("PATCH", fmt.Sprintf("/conversions/%d", c.ID), `{"status":"rejected"}`, 200)
-		e.api("PATCH", fmt.Sprintf("/conversions/%d", c.ID), `{"status":"sale"}`, 200)
-		e.api("PATCH", fmt.Sprintf("/conversions/%d", c.ID), `{"status":"gold"}`, 422)
+		e.API("PATCH", fmt.Sprintf("/conversions/%d", c.ID), `{"status":"rejected"}`, 200)
+		e.API("PATCH", fmt.Sprintf("/conversions/%d", c.ID), `{"status":"sale"}`, 200)
+		e.API("PATCH", fmt.Sprintf("/conversions/%d", c.ID), `{"status":"gold"}`, 422)
 		if c := e.one(id); c.Status != track.StatusSale || c.PreviousStatus != track.StatusRejected {
 			t.Errorf("after edits: %+v", c)
 		}
 		var got track.Conversion
-		json.Unmarshal([]byte(e.api("GET", fmt.Sprintf("/conversions/%d", c.ID), "", 200)), &got)
+		json.Unmarshal([]byte(e.API("GET", fmt.Sprintf("/conversions/%d", c.ID), "", 200)), &got)
 		if got.ID != c.ID || got.ClickID != id {
 			t.Errorf("GET conversion = %+v", got)
 		}
-		e.api("GET", "/conversions?status=gold", "", 400)
-		e.api("GET", "/postbacks?outcome=nope", "", 400)
+		e.API("GET", "/conversions?status=gold", "", 400)
+		e.API("GET", "/postbacks?outcome=nope", "", 400)
 
 		// Test postback and import.
 		id2, id3 := e.click("a"), e.click("a")
-		e.api("POST", "/postbacks/test", `{"click_id":"`+id2+`","status":"lead","payout":"1.25"}`, 200)
+		e.API("POST", "/postbacks/test", `{"click_id":"`+id2+`","status":"lead","payout":"1.25"}`, 200)
 		if c := e.one(id2); c.Payout != 1_250_000 {
 			t.Errorf("test postback: %+v", c)
 		}
-		e.api("POST", "/postbacks/test", `{"click_id":"nope"}`, 422)
-		req, _ := http.NewRequest("POST", e.url+"/api/v1/conversions/import",
+		e.API("POST", "/postbacks/test", `{"click_id":"nope"}`, 422)
+		req, _ := http.NewRequest("POST", e.URL+"/api/v1/conversions/import",
 			strings.NewReader("clickid,payout,tid,status\n"+id3+",7.5,T9,sale\nbogus,1,,\n"+id3+",7.5,T9,sale\n"))
-		req.Header.Set("Authorization", "Bearer "+e.key)
+		req.Header.Set("Authorization", "Bearer "+e.Key)
 		req.Header.Set("Content-Type", "text/csv")
 		imp := e.do(req)
 		var lines struct{ Items []postback.ImportLine }
@@ -561,7 +510,7 @@ func TestAPI(t *testing.T) {
 			Items []track.Conversion
 			Next  int64
 		}
-		json.Unmarshal([]byte(e.api("GET", "/conversions?limit=2", "", 200)), &all)
+		json.Unmarshal([]byte(e.API("GET", "/conversions?limit=2", "", 200)), &all)
 		if len(all.Items) != 2 || all.Next == 0 {
 			t.Errorf("conversions page = %+v", all)
 		}

@@ -5,10 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"math/rand/v2"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -18,6 +16,7 @@ import (
 	"github.com/trackd/trackd/internal/clickid"
 	"github.com/trackd/trackd/internal/report"
 	"github.com/trackd/trackd/internal/server"
+	"github.com/trackd/trackd/internal/server/servertest"
 	"github.com/trackd/trackd/internal/store"
 	"github.com/trackd/trackd/internal/store/storetest"
 	"github.com/trackd/trackd/internal/track"
@@ -79,26 +78,11 @@ func call(t *testing.T, method, url, key, body string, want int) string {
 // by index ("cpa", "revshare"; none when absent).
 func newWorld(t *testing.T, db *store.DB, models ...string) *world {
 	ctx := context.Background()
-	if _, err := db.Init(ctx, "admin", "0123456789"); err != nil {
-		t.Fatal(err)
-	}
-	k := track.APIKey{Name: "test", Role: track.RoleAdmin}
-	if err := db.CreateAPIKey(ctx, &k); err != nil {
-		t.Fatal(err)
-	}
-	s, err := server.New(ctx, db, slog.New(slog.NewTextHandler(io.Discard, nil)), server.Config{Version: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(s.Handler())
-	t.Cleanup(func() {
-		hs.Close()
-		s.Close(ctx)
-	})
-	w := &world{db: db, url: hs.URL, key: k.Key, lp: map[string]int{}, convs: map[string]*conv{}, models: map[int64]string{}}
+	se := servertest.StartHandler(t, db, server.Config{})
+	w := &world{db: db, url: se.URL, key: se.Key, lp: map[string]int{}, convs: map[string]*conv{}, models: map[int64]string{}}
 	api := func(method, path, body string, want int) map[string]any {
 		var v map[string]any
-		json.Unmarshal([]byte(call(t, method, hs.URL+"/api/v1"+path, k.Key, body, want)), &v)
+		json.Unmarshal([]byte(se.API(method, path, body, want)), &v)
 		return v
 	}
 	api("PUT", "/currency-rates/EUR", `{"rate":"1.08"}`, 201)
@@ -160,9 +144,8 @@ func newWorld(t *testing.T, db *store.DB, models ...string) *world {
 	}
 	// Conversions: leads in EUR, some approved, some of those rejected
 	// later, rebills and upsells in USD.
-	st, _ := db.Settings(ctx)
 	postback := func(c *track.Click, q string) {
-		call(t, "GET", fmt.Sprintf("%s/%s/postback?subid=%s&%s", hs.URL, st.PostbackKey, c.ClickID, q), "", "", 200)
+		call(t, "GET", fmt.Sprintf("%s/%s/postback?subid=%s&%s", se.URL, se.PostbackKey, c.ClickID, q), "", "", 200)
 	}
 	for i := range w.clicks {
 		c := &w.clicks[i]
