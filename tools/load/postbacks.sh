@@ -13,9 +13,7 @@ cd "$(dirname "$0")/../.."
 secs=${1:-10}
 conns=${2:-64}
 . tools/load/setup.sh
-go build -o "$bin/bare302" ./tools/bare302
-"$bin/bare302" -addr 127.0.0.1:18090 &
-for _ in $(seq 1 50); do curl -s -o /dev/null http://127.0.0.1:18090/camp && break; sleep 0.1; done
+start_bare302
 export KEY=$(api $base/settings | sed -n 's/.*"postback_key":"\([^"]*\)".*/\1/p')
 [ -n "$KEY" ] || { echo "no postback key"; exit 1; }
 

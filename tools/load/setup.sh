@@ -1,9 +1,10 @@
-# Sourced by bench.sh and rss.sh: builds trackd, starts it on a throwaway
+# Sourced by bench.sh, postbacks.sh and rss.sh: builds trackd, starts it on a throwaway
 # data dir at 127.0.0.1:18080 (pprof on :16060) and configures the benchmark
 # campaign "camp": a traffic source with 7 parameters, 3 offers and 4 streams
 # (a forced bot stream; country + device filters with a 70/30 offer split;
 # OS + a query-parameter regex; a default). Defines $bin, $data, $trackd_pid,
-# and api (curl with the API key).
+# api (curl with the API key) and start_bare302 (the bare 302 server on
+# 127.0.0.1:18090, for the side-by-side runs).
 bin=$(mktemp -d)
 data=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$bin" "$data"' EXIT
@@ -30,3 +31,8 @@ api $base/campaigns -d '{"alias":"camp","name":"Bench","traffic_source_id":1,"co
    {"name":"android zones","filters":[{"type":"os","values":["Android"]},{"type":"param","name":"zone","op":"regex","values":["^[0-9]{1,3}$"]}],
     "offers":[{"offer_id":2}]},
    {"name":"rest","type":"default","offers":[{"offer_id":3}]}]}' >/dev/null
+start_bare302() {
+  go build -o "$bin/bare302" ./tools/bare302
+  "$bin/bare302" -addr 127.0.0.1:18090 &
+  for _ in $(seq 1 50); do curl -s -o /dev/null http://127.0.0.1:18090/camp && break; sleep 0.1; done
+}
