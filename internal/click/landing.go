@@ -63,7 +63,7 @@ func (h *Handler) ServeLandingClick(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := time.Now().UTC()
-	if err := h.lp.Add(r.Context(), track.LandingClick{ClickID: id, CreatedAt: now.Truncate(time.Millisecond), OfferID: o.ID}, false); err != nil {
+	if err := h.lp.Add(r.Context(), track.LandingClick{ClickID: id, CreatedAt: now.Truncate(time.Millisecond), OfferID: o.ID, Click: ck}, false); err != nil {
 		h.log.Warn("landing click not queued", "click_id", id, "err", err)
 	}
 	// The offer sees the click as it was, with the offer now chosen.

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/trackd/trackd/internal/store"
 	"github.com/trackd/trackd/internal/store/storetest"
@@ -136,6 +137,18 @@ func TestActions(t *testing.T) {
 		lcs, err := db.LandingClicks(ctx, ck.ClickID)
 		if err != nil || len(lcs) != 2 || lcs[0].OfferID != o2 {
 			t.Errorf("landing clicks = %+v, %v", lcs, err)
+		}
+		// Both count in the hourly statistics of their click's row.
+		rows, err := db.StatsRows(ctx, store.StatsQuery{From: ck.CreatedAt.Add(-time.Hour), To: ck.CreatedAt.Add(time.Hour),
+			Bucket: time.Hour, Dims: []string{"landing_id"}, Where: map[string][]int64{"campaign_id": {ck.CampaignID}}})
+		lps := int64(0)
+		for _, row := range rows {
+			if row.Dims[0] == itoa(ck.LandingID) {
+				lps += row.LPClicks
+			}
+		}
+		if err != nil || lps != 2 {
+			t.Errorf("landing clicks in the statistics: %d, %v; want 2", lps, err)
 		}
 	})
 }

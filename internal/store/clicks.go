@@ -126,18 +126,28 @@ func (db *DB) InsertLandingClicks(ctx context.Context, lcs []track.LandingClick)
 		if err != nil {
 			return fmt.Errorf("store: prepare landing click insert: %w", err)
 		}
+		// Landing clicks count in the row of their click: from the click
+		// at hand, else read back.
+		stats := map[StatsKey]*Stats{}
+		add := func(c *track.Click, n int) {
+			k := clickKey(c)
+			if stats[k] == nil {
+				stats[k] = &Stats{}
+			}
+			stats[k].LPClicks += int64(n)
+		}
 		ids := make([]string, 0, len(lcs))
 		seen := make(map[string]int, len(lcs))
 		for _, lc := range lcs {
 			if _, err := stmt.ExecContext(ctx, lc.ClickID, toDB(lc.CreatedAt), lc.OfferID); err != nil {
 				return fmt.Errorf("store: insert landing click: %w", err)
 			}
-			if seen[lc.ClickID]++; seen[lc.ClickID] == 1 {
+			if lc.Click != nil {
+				add(lc.Click, 1)
+			} else if seen[lc.ClickID]++; seen[lc.ClickID] == 1 {
 				ids = append(ids, lc.ClickID)
 			}
 		}
-		// Landing clicks count in the row of their click.
-		stats := map[StatsKey]*Stats{}
 		err = tx.queryIDs(ctx, `SELECT click_id, created_at, campaign_id, stream_id, offer_id, landing_id, traffic_source_id
 			FROM clicks WHERE click_id IN (%s)`, ids, func(rows *sql.Rows) error {
 			var (
@@ -148,11 +158,7 @@ func (db *DB) InsertLandingClicks(ctx context.Context, lcs []track.LandingClick)
 				return err
 			}
 			c.CreatedAt = fromDB(created)
-			k := clickKey(&c)
-			if stats[k] == nil {
-				stats[k] = &Stats{}
-			}
-			stats[k].LPClicks += int64(seen[c.ClickID])
+			add(&c, seen[c.ClickID])
 			return nil
 		})
 		if err != nil {

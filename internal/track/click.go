@@ -65,6 +65,10 @@ type LandingClick struct {
 	ClickID   string    `json:"click_id"`
 	CreatedAt time.Time `json:"created_at"`
 	OfferID   int64     `json:"offer_id"`
+	// Click is the click it follows, when the click path has it at hand:
+	// its statistics are counted without reading it back (it may not be
+	// written yet).
+	Click *Click `json:"-"`
 }
 
 // CleanText makes s storable everywhere: invalid UTF-8 becomes U+FFFD and
