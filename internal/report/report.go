@@ -123,26 +123,9 @@ func Run(ctx context.Context, db *store.DB, q Query, defaultTZ string, now time.
 			sq.Dims = append(sq.Dims, c)
 		}
 	}
-	var network map[string]string // offer id → its network's id, "0" for none
-	if slices.Contains(q.GroupBy, "affiliate_network") || len(q.Filters["affiliate_network"]) > 0 {
-		offers, err := db.Offers(ctx)
-		if err != nil {
-			return nil, err
-		}
-		network = map[string]string{}
-		for _, o := range offers {
-			n := int64(0)
-			if o.AffiliateNetworkID != nil {
-				n = *o.AffiliateNetworkID
-			}
-			network[strconv.FormatInt(o.ID, 10)] = strconv.FormatInt(n, 10)
-			if vs, ok := q.Filters["affiliate_network"]; ok && slices.Contains(vs, n) {
-				sq.Where["offer_id"] = append(sq.Where["offer_id"], o.ID)
-			}
-		}
-		if _, ok := q.Filters["affiliate_network"]; ok && sq.Where["offer_id"] == nil {
-			sq.Where["offer_id"] = []int64{} // no offer of those networks
-		}
+	network, err := networks(ctx, db, q, sq.Where)
+	if err != nil {
+		return nil, err
 	}
 	for d, vs := range q.Filters {
 		if d == "affiliate_network" {
@@ -170,20 +153,66 @@ func Run(ctx context.Context, db *store.DB, q Query, defaultTZ string, now time.
 		}
 		rows = append(rows, part...)
 	}
-	groups := map[string]*Row{}
-	var order []string
-	var total store.Stats
-	sums := map[string]*store.Stats{}
+	order, groups, sums, total := fold(rows, q.GroupBy, col, p.loc, network)
+	res := &Result{From: p.from, To: p.to, Timezone: p.loc.String(), GroupBy: q.GroupBy, Rows: []Row{}, Total: compute(&total)}
+	for _, k := range order {
+		g := groups[k]
+		g.Metrics = compute(sums[k])
+		if p.having.pass(&g.Metrics) {
+			res.Rows = append(res.Rows, *g)
+		}
+	}
+	sortRows(res.Rows, q.GroupBy, p.sort, p.desc)
+	res.Count = len(res.Rows)
+	res.Rows = res.Rows[min(p.offset, len(res.Rows)):min(p.offset+p.limit, len(res.Rows))]
+	return res, nil
+}
+
+// networks maps offer ids to their affiliate network's id ("0" for none)
+// when q groups or filters by network, and turns a network filter into
+// the offers of those networks in where. It returns nil otherwise.
+func networks(ctx context.Context, db *store.DB, q Query, where map[string][]int64) (map[string]string, error) {
+	want, filtered := q.Filters["affiliate_network"]
+	if !slices.Contains(q.GroupBy, "affiliate_network") && !filtered {
+		return nil, nil
+	}
+	offers, err := db.Offers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	network := map[string]string{}
+	for _, o := range offers {
+		n := int64(0)
+		if o.AffiliateNetworkID != nil {
+			n = *o.AffiliateNetworkID
+		}
+		network[strconv.FormatInt(o.ID, 10)] = strconv.FormatInt(n, 10)
+		if filtered && slices.Contains(want, n) {
+			where["offer_id"] = append(where["offer_id"], o.ID)
+		}
+	}
+	if filtered && where["offer_id"] == nil {
+		where["offer_id"] = []int64{} // no offer of those networks
+	}
+	return network, nil
+}
+
+// fold sums the store's rows into the report's groups, in the order they
+// first appear: col[i] is where groupBy[i] is in a row's Dims (-1: time,
+// labelled in loc), network maps offers to networks.
+func fold(rows []store.StatsRow, groupBy []string, col []int, loc *time.Location, network map[string]string) (
+	order []string, groups map[string]*Row, sums map[string]*store.Stats, total store.Stats) {
+	groups, sums = map[string]*Row{}, map[string]*store.Stats{}
 	for i := range rows {
 		r := &rows[i]
 		total.Add(&r.Stats)
-		dims := make(map[string]string, len(q.GroupBy))
+		dims := make(map[string]string, len(groupBy))
 		var key strings.Builder
-		for i, d := range q.GroupBy {
+		for i, d := range groupBy {
 			var v string
 			switch {
 			case col[i] < 0:
-				v = timeLabel(d, r.Bucket.In(p.loc))
+				v = timeLabel(d, r.Bucket.In(loc))
 			case d == "affiliate_network":
 				v = network[r.Dims[col[i]]]
 				if v == "" {
@@ -204,18 +233,7 @@ func Run(ctx context.Context, db *store.DB, q Query, defaultTZ string, now time.
 		}
 		sums[k].Add(&r.Stats)
 	}
-	res := &Result{From: p.from, To: p.to, Timezone: p.loc.String(), GroupBy: q.GroupBy, Rows: []Row{}, Total: compute(&total)}
-	for _, k := range order {
-		g := groups[k]
-		g.Metrics = compute(sums[k])
-		if p.having.pass(&g.Metrics) {
-			res.Rows = append(res.Rows, *g)
-		}
-	}
-	sortRows(res.Rows, q.GroupBy, p.sort, p.desc)
-	res.Count = len(res.Rows)
-	res.Rows = res.Rows[min(p.offset, len(res.Rows)):min(p.offset+p.limit, len(res.Rows))]
-	return res, nil
+	return order, groups, sums, total
 }
 
 // plan is a checked query.
