@@ -51,6 +51,17 @@ type started struct {
 	done   chan error
 }
 
+// killWhen polls until ready holds, then kills the process with SIGKILL
+// and waits for it to end.
+func (s *started) killWhen(ready func() bool) {
+	for !ready() {
+		time.Sleep(time.Millisecond)
+	}
+	s.cmd.Process.Kill()
+	exit := <-s.done
+	s.done <- exit // for the cleanup
+}
+
 // syncBuffer is a bytes.Buffer that a running process may write while the
 // test reads it.
 type syncBuffer struct {
@@ -321,18 +332,11 @@ func TestSyncClicksSurviveKill9(t *testing.T) {
 					}
 				}()
 			}
-			for {
+			s.killWhen(func() bool {
 				mu.Lock()
-				n := len(acked)
-				mu.Unlock()
-				if n >= 300 {
-					break
-				}
-				time.Sleep(10 * time.Millisecond)
-			}
-			s.cmd.Process.Kill()
-			exit := <-s.done
-			s.done <- exit
+				defer mu.Unlock()
+				return len(acked) >= 300
+			})
 			stop.Store(true)
 			wg.Wait()
 
@@ -432,18 +436,11 @@ func TestPostbacksSurviveKill9(t *testing.T) {
 					}
 				}()
 			}
-			for {
+			s.killWhen(func() bool {
 				mu.Lock()
-				n := len(acked)
-				mu.Unlock()
-				if n >= 400 {
-					break
-				}
-				time.Sleep(5 * time.Millisecond)
-			}
-			s.cmd.Process.Kill()
-			exit := <-s.done
-			s.done <- exit
+				defer mu.Unlock()
+				return len(acked) >= 400
+			})
 			wg.Wait()
 			if t.Failed() {
 				return
@@ -557,12 +554,7 @@ func TestDeliveriesSurviveKill9(t *testing.T) {
 				}
 			}
 			close(gate)
-			for n.Load() < 50 {
-				time.Sleep(time.Millisecond)
-			}
-			s.cmd.Process.Kill()
-			exit := <-s.done
-			s.done <- exit
+			s.killWhen(func() bool { return n.Load() >= 50 })
 			before := n.Load()
 			t.Logf("%d deliveries before SIGKILL", before)
 
