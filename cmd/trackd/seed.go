@@ -216,7 +216,7 @@ func (g *generator) convert(ctx context.Context, tx *store.Tx, c *track.Click, n
 	if _, err := tx.InsertConversion(ctx, &conv); err != nil {
 		return err
 	}
-	if err := tx.ConversionChanged(ctx, nil, &conv); err != nil {
+	if err := tx.ConversionChanged(ctx, nil, &conv, c); err != nil {
 		return err
 	}
 	if status == track.StatusSale && r.IntN(10) == 0 {
@@ -225,7 +225,7 @@ func (g *generator) convert(ctx context.Context, tx *store.Tx, c *track.Click, n
 		if _, err := tx.InsertConversion(ctx, &rebill); err != nil {
 			return err
 		}
-		return tx.ConversionChanged(ctx, nil, &rebill)
+		return tx.ConversionChanged(ctx, nil, &rebill, c)
 	}
 	return nil
 }

@@ -136,6 +136,11 @@ func Load(ctx context.Context, db *store.DB) (*Snapshot, error) {
 	if cfg.Settings, err = db.Settings(ctx); err != nil {
 		return nil, err
 	}
+	// The zone of the daily statistics follows the account's, and another
+	// node may have changed it.
+	if err := db.LoadRollup(ctx); err != nil {
+		return nil, err
+	}
 	if cfg.Campaigns, err = db.Campaigns(ctx); err != nil {
 		return nil, err
 	}

@@ -362,7 +362,7 @@ func (s *Service) convert(ctx context.Context, tx *store.Tx, snap *click.Snapsho
 				if d.Outcome == track.OutcomeUpdated {
 					old = &existing[d.Index]
 				}
-				if err := tx.ConversionChanged(ctx, old, &d.Conversion); err != nil {
+				if err := tx.ConversionChanged(ctx, old, &d.Conversion, c); err != nil {
 					return Result{}, track.Conversion{}, networkID, err
 				}
 				for _, j := range outbound.Jobs(snap, c, &d.Conversion, d.Outcome == track.OutcomeCreated, now) {

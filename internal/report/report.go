@@ -83,6 +83,10 @@ type Result struct {
 	Total    Metrics   `json:"total"`
 	// Count is the number of rows before paging.
 	Count int `json:"count"`
+	// Source says what the report read: "daily" (the daily rollup by
+	// value), "hourly" (the hourly rollup) or "raw" (the raw clicks and
+	// conversions of the range: slower, and empty where clicks were purged).
+	Source string `json:"source"`
 }
 
 // Row is one group: its dimension values (as text: a date, an id) and its
@@ -145,16 +149,31 @@ func Run(ctx context.Context, db *store.DB, q Query, defaultTZ string, now time.
 		sq.Where[idDims[d]] = vs
 	}
 	var rows []store.StatsRow
-	for _, st := range stretches(p.loc, p.from, p.to) {
-		sq.From, sq.To, sq.Offset = st.from, st.to, st.offset
-		part, err := db.StatsRows(ctx, sq)
-		if err != nil {
+	sq.From, sq.To = p.from, p.to
+	source := "hourly"
+	if db.DimsEligible(&sq, p.loc) {
+		source = "daily"
+		// Whole days of the daily rollup: one read for the whole range.
+		byDay := slices.ContainsFunc(q.GroupBy, func(d string) bool { return slices.Contains(timeDims, d) })
+		if rows, err = db.DimsRows(ctx, sq, byDay, p.matches); err != nil {
 			return nil, err
 		}
-		rows = append(rows, part...)
+	} else {
+		for _, st := range stretches(p.loc, p.from, p.to) {
+			sq.From, sq.To, sq.Offset = st.from, st.to, st.offset
+			if store.ReadsRaw(&sq) {
+				source = "raw"
+			}
+			part, err := db.StatsRows(ctx, sq)
+			if err != nil {
+				return nil, err
+			}
+			rows = append(rows, part...)
+		}
 	}
 	order, groups, sums, total := fold(rows, q.GroupBy, col, p.loc, network)
-	res := &Result{From: p.from, To: p.to, Timezone: p.loc.String(), GroupBy: q.GroupBy, Rows: []Row{}, Total: compute(&total)}
+	res := &Result{From: p.from, To: p.to, Timezone: p.loc.String(), GroupBy: q.GroupBy, Rows: []Row{}, Total: compute(&total),
+		Source: source}
 	for _, k := range order {
 		g := groups[k]
 		g.Metrics = compute(sums[k])
@@ -240,6 +259,7 @@ func fold(rows []store.StatsRow, groupBy []string, col []int, loc *time.Location
 type plan struct {
 	loc           *time.Location
 	match         []store.DimMatch
+	regexps       map[string]*regexp.Regexp // the compiled patterns of match
 	from, to      time.Time
 	having        having
 	sort          string
@@ -282,6 +302,12 @@ func makePlan(q Query, defaultTZ string, now time.Time) (plan, error) {
 	}
 	if p.match, err = parseWhere(q.Where); err != nil {
 		return p, err
+	}
+	p.regexps = map[string]*regexp.Regexp{}
+	for _, m := range p.match {
+		if m.Op == "regex" {
+			p.regexps[m.Values[0]] = regexp.MustCompile(m.Values[0]) // parseWhere compiled it
+		}
 	}
 	p.sort, p.desc = strings.TrimPrefix(q.Sort, "-"), strings.HasPrefix(q.Sort, "-")
 	if p.sort != "" && !slices.Contains(q.GroupBy, p.sort) && !slices.Contains(MetricNames, p.sort) {
@@ -447,6 +473,25 @@ func parseWhere(ws []string) ([]store.DimMatch, error) {
 		out = append(out, m)
 	}
 	return out, nil
+}
+
+// matches is m on value v, as the store's SQL would say it.
+func (p *plan) matches(m store.DimMatch, v string) bool {
+	switch m.Op {
+	case "in":
+		return slices.Contains(m.Values, v)
+	case "not_in":
+		return !slices.Contains(m.Values, v)
+	case "contains":
+		lv := strings.ToLower(v)
+		return slices.ContainsFunc(m.Values, func(x string) bool { return strings.Contains(lv, strings.ToLower(x)) })
+	case "regex":
+		return p.regexps[m.Values[0]].MatchString(v)
+	case "empty":
+		return v == ""
+	default: // not_empty
+		return v != ""
+	}
 }
 
 // portableRegex says what in pattern SQLite (Go's regexp) and PostgreSQL

@@ -126,7 +126,14 @@ func newWorld(t *testing.T, db *store.DB, models ...string) *world {
 			StreamID: c.stream, OfferID: c.offer, Cost: track.Money(r.IntN(20_000)), IsBot: r.IntN(10) == 0,
 			UniqueCampaign: r.IntN(3) > 0, UniqueStream: r.IntN(2) > 0, UniqueGlobal: r.IntN(4) == 0,
 			Country: []string{"US", "DE", "IN", ""}[r.IntN(4)]})
-		w.clicks[len(w.clicks)-1].SubIDs[0] = []string{"z1", "z 2", `z"3`, ""}[r.IntN(4)]
+		ck := &w.clicks[len(w.clicks)-1]
+		ck.SubIDs[0] = []string{"z1", "z 2", `z"3`, ""}[r.IntN(4)]
+		ck.DeviceType = []string{"mobile", "desktop", ""}[r.IntN(3)]
+		ck.OS = []string{"Android", "iOS", "Windows", ""}[r.IntN(4)]
+		ck.Browser = []string{"Chrome", "Safari", ""}[r.IntN(3)]
+		ck.Language = []string{"en", "de", "", ""}[r.IntN(4)]
+		ck.Region = []string{"Bavaria", "Île-de-France", "", ""}[r.IntN(4)]
+		ck.ConnectionType = []string{"cellular", "cable/dsl", ""}[r.IntN(3)]
 	}
 	if err := db.InsertClicks(ctx, w.clicks); err != nil {
 		t.Fatal(err)
@@ -593,12 +600,168 @@ func TestRetention(t *testing.T) {
 		if fmt.Sprint(before.Rows) != fmt.Sprint(after.Rows) {
 			t.Error("a report by day and campaign changed when raw clicks were purged")
 		}
-		raw, err := report.Run(ctx, db, report.Query{Range: "last_7_days", GroupBy: []string{"country"}}, "UTC", time.Now())
+		raw, err := report.Run(ctx, db, report.Query{Range: "last_7_days", GroupBy: []string{"sub_id_1"}}, "UTC", time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
-		if raw.Total.Clicks != int64(len(w.clicks)-old) {
-			t.Errorf("raw report counts %d clicks, want the %d kept", raw.Total.Clicks, len(w.clicks)-old)
+		if raw.Source != "raw" || raw.Total.Clicks != int64(len(w.clicks)-old) {
+			t.Errorf("%s report counts %d clicks, want the %d kept", raw.Source, raw.Total.Clicks, len(w.clicks)-old)
+		}
+		// The daily rollup by value keeps them.
+		daily, err := report.Run(ctx, db, report.Query{Range: "last_7_days", GroupBy: []string{"country"}}, "UTC", time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if daily.Source != "daily" || daily.Total.Clicks != int64(len(w.clicks)) {
+			t.Errorf("%s report by country counts %d clicks, want all %d", daily.Source, daily.Total.Clicks, len(w.clicks))
 		}
 	})
+}
+
+// rolled is the value of a rolled dimension of c as reports name it.
+func rolled(dim string, c *track.Click) string {
+	yesNo := map[bool]string{true: "yes", false: "no"}
+	return map[string]string{"country": c.Country, "region": c.Region, "device_type": c.DeviceType, "os": c.OS,
+		"browser": c.Browser, "language": c.Language, "connection_type": c.ConnectionType, "bot": yesNo[c.IsBot],
+		"unique": yesNo[c.UniqueCampaign]}[dim]
+}
+
+func TestDailyRollupMatchesRawRows(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db)
+		ctx := context.Background()
+		run := func(tz string, q report.Query) *report.Result {
+			t.Helper()
+			q.Range, q.Timezone = "last_7_days", tz
+			res, err := report.Run(ctx, db, q, "UTC", time.Now())
+			if err != nil {
+				t.Fatalf("%+v: %v", q, err)
+			}
+			return res
+		}
+		day := func(loc *time.Location, c *track.Click) string { return c.CreatedAt.In(loc).Format("2006-01-02") }
+		// Every rolled value by day, and by campaign and offer.
+		for _, dim := range store.RolledDims[1:] {
+			res := run("UTC", report.Query{GroupBy: []string{"day", dim}})
+			if res.Source != "daily" {
+				t.Errorf("day × %s read %s", dim, res.Source)
+			}
+			check(t, "day × "+dim, res, func(r report.Row) string { return r.Dims["day"] + "/" + r.Dims[dim] },
+				w.expected(func(c *track.Click) string { return day(time.UTC, c) + "/" + rolled(dim, c) }))
+			res = run("UTC", report.Query{GroupBy: []string{dim, "campaign", "offer"}})
+			check(t, dim+" × campaign × offer", res,
+				func(r report.Row) string { return r.Dims[dim] + "/" + r.Dims["campaign"] + "/" + r.Dims["offer"] },
+				w.expected(func(c *track.Click) string {
+					return rolled(dim, c) + "/" + strconv.FormatInt(c.CampaignID, 10) + "/" + strconv.FormatInt(c.OfferID, 10)
+				}))
+		}
+		// Conditions on one rolled value, including its empty value.
+		c0 := w.clicks[0].CampaignID
+		for _, c := range []struct {
+			where []string
+			keep  func(*track.Click) bool
+		}{
+			{[]string{"country in US,DE"}, func(c *track.Click) bool { return c.Country == "US" || c.Country == "DE" }},
+			{[]string{"country not_in US,DE"}, func(c *track.Click) bool { return c.Country != "US" && c.Country != "DE" }},
+			{[]string{"region contains DE-F"}, func(c *track.Click) bool { return c.Region == "Île-de-France" }},
+			{[]string{"os regex ^(iOS|)$"}, func(c *track.Click) bool { return c.OS == "iOS" || c.OS == "" }},
+			{[]string{"language empty"}, func(c *track.Click) bool { return c.Language == "" }},
+			{[]string{"browser not_empty", "browser not_in Safari"}, func(c *track.Click) bool { return c.Browser == "Chrome" }},
+			{[]string{"bot in no"}, func(c *track.Click) bool { return !c.IsBot }},
+		} {
+			res := run("UTC", report.Query{GroupBy: []string{"week", "offer"}, Where: c.where,
+				Filters: map[string][]int64{"campaign": {c0}}})
+			if res.Source != "daily" {
+				t.Errorf("%v read %s", c.where, res.Source)
+			}
+			check(t, strings.Join(c.where, " & "), res, func(r report.Row) string { return r.Dims["week"] + "/" + r.Dims["offer"] },
+				func() map[string]*store.Stats {
+					all := w.expected(func(ck *track.Click) string {
+						if ck.CampaignID != c0 || !c.keep(ck) {
+							return "-"
+						}
+						t := ck.CreatedAt
+						return fmt.Sprintf("%s/%d", t.AddDate(0, 0, -((int(t.Weekday())+6)%7)).Format("2006-01-02"), ck.OfferID)
+					})
+					delete(all, "-")
+					return all
+				}())
+		}
+		// What the daily rollup cannot answer is read elsewhere, right.
+		for _, q := range []report.Query{
+			{GroupBy: []string{"country", "os"}},
+			{GroupBy: []string{"country", "stream"}},
+			{GroupBy: []string{"hour", "country"}},
+			{GroupBy: []string{"country"}, ConversionTime: true},
+		} {
+			if res := run("UTC", q); res.Source == "daily" {
+				t.Errorf("%v read the daily rollup", q.GroupBy)
+			}
+		}
+		check(t, "country × os", run("UTC", report.Query{GroupBy: []string{"country", "os"}}),
+			func(r report.Row) string { return r.Dims["country"] + "/" + r.Dims["os"] },
+			w.expected(func(c *track.Click) string { return c.Country + "/" + c.OS }))
+
+		// Another zone: the days before the change are read elsewhere until
+		// the backfill has rebuilt them, then from the rollup, right.
+		st, err := db.Settings(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st.Timezone = "America/New_York"
+		if err := db.SaveSettings(ctx, st); err != nil {
+			t.Fatal(err)
+		}
+		ny, _ := time.LoadLocation("America/New_York")
+		want := w.expected(func(c *track.Click) string { return day(ny, c) + "/" + c.Country })
+		key := func(r report.Row) string { return r.Dims["day"] + "/" + r.Dims["country"] }
+		res := run("America/New_York", report.Query{GroupBy: []string{"day", "country"}})
+		if res.Source == "daily" {
+			t.Error("a new zone's days are read from the rollup before they were rebuilt")
+		}
+		check(t, "day × country in New York before the backfill", res, key, want)
+		// A conversion changes while the days are rebuilt.
+		var changed *conv
+		for _, cv := range w.convs {
+			if cv.status == track.StatusLead {
+				changed = cv
+				break
+			}
+		}
+		steps := 0
+		for {
+			done, err := db.BackfillDims(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if done {
+				break
+			}
+			if steps++; steps == 2 {
+				call(t, "GET", fmt.Sprintf("%s/postback?subid=%s&status=sale&tid=A&key=%s", w.url, changed.click.ClickID, postbackKey(t, db)), "", "", 200)
+				changed.status = track.StatusSale
+				want = w.expected(func(c *track.Click) string { return day(ny, c) + "/" + c.Country })
+			}
+		}
+		if steps < 4 {
+			t.Errorf("backfilled %d days, want at least the 4 with clicks", steps)
+		}
+		res = run("America/New_York", report.Query{GroupBy: []string{"day", "country"}})
+		if res.Source != "daily" {
+			t.Errorf("after the backfill the report read %s", res.Source)
+		}
+		check(t, "day × country in New York after the backfill", res, key, want)
+		// UTC is now another zone: its reports are right, elsewhere.
+		check(t, "day × country in UTC", run("UTC", report.Query{GroupBy: []string{"day", "country"}}), key,
+			w.expected(func(c *track.Click) string { return day(time.UTC, c) + "/" + c.Country }))
+	})
+}
+
+func postbackKey(t *testing.T, db *store.DB) string {
+	t.Helper()
+	s, err := db.Settings(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s.PostbackKey
 }

@@ -143,6 +143,43 @@ func (s *Server) purgeClicks(ctx context.Context, delay, interval time.Duration)
 	}
 }
 
+// backfillDims fills the daily rollup's days that it does not have yet
+// (after an upgrade, or a change of the account's zone) from the raw rows,
+// newest first, a day at a time with a pause between days for the click
+// path's writes; then it checks again every interval.
+func (s *Server) backfillDims(ctx context.Context, interval time.Duration) {
+	logged := false
+	for ctx.Err() == nil {
+		done, err := s.BackfillDims(ctx)
+		if err != nil && ctx.Err() == nil {
+			s.log.Error("backfill the daily statistics", "err", err)
+		}
+		if done && logged {
+			s.log.Info("daily statistics complete")
+		}
+		wait := 100 * time.Millisecond
+		if done || err != nil {
+			logged, wait = false, interval
+		} else if !logged {
+			s.log.Info("backfilling the daily statistics from the raw clicks, newest day first")
+			logged = true
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+	}
+}
+
+// BackfillDims fills one more day of the daily rollup (store.BackfillDims).
+func (s *Server) BackfillDims(ctx context.Context) (bool, error) {
+	done, err := s.db.BackfillDims(ctx)
+	if err == nil && !done {
+		s.log.Debug("backfilled a day of the daily statistics", "complete_since", s.db.Rollup().Since)
+	}
+	return done, err
+}
+
 // PurgeClicks deletes the clicks made before before, 10,000 at a time.
 func (s *Server) PurgeClicks(ctx context.Context, before time.Time) (int, error) {
 	total := 0
@@ -210,6 +247,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration
 	go s.clicks.Watch(watchCtx, time.Second)
 	go s.pb.RetryPending(watchCtx, 5*time.Second)
 	go s.purgeClicks(watchCtx, time.Minute, time.Hour)
+	go s.backfillDims(watchCtx, time.Minute)
 	delivering := make(chan struct{})
 	go func() {
 		s.out.Run(watchCtx)

@@ -321,12 +321,21 @@ func (db *DB) Settings(ctx context.Context) (track.Settings, error) {
 // secret, changed only by RotatePostbackKey.
 func (db *DB) SaveSettings(ctx context.Context, s track.Settings) error {
 	s.PostbackKey = ""
-	return db.tx(ctx, func(tx *Tx) error {
+	apply := func() {}
+	err := db.tx(ctx, func(tx *Tx) error {
 		if err := tx.putKV(ctx, "settings", "key", "account", jsonText(s)); err != nil {
+			return err
+		}
+		var err error
+		if apply, err = tx.setRollupZone(ctx, s.Timezone); err != nil {
 			return err
 		}
 		return tx.bumpConfig(ctx)
 	})
+	if err == nil {
+		apply()
+	}
+	return err
 }
 
 // putKV writes value under key in a (keyCol, value) table, on both engines.

@@ -48,6 +48,8 @@ func (db *DB) InsertClicks(ctx context.Context, clicks []track.Click) error {
 		return db.copyClicks(ctx, clicks)
 	}
 	stats := clickStats(clicks)
+	r := db.Rollup()
+	dims := clickDims(&r, clicks)
 	return db.tx(ctx, func(tx *Tx) error {
 		full, err := tx.stmt(ctx, insertClicksFull)
 		if err != nil {
@@ -73,7 +75,10 @@ func (db *DB) InsertClicks(ctx context.Context, clicks []track.Click) error {
 			}
 			clicks = clicks[n:]
 		}
-		return tx.AddStats(ctx, stats)
+		if err := tx.AddStats(ctx, stats); err != nil {
+			return err
+		}
+		return tx.AddDims(ctx, dims)
 	})
 }
 
@@ -97,6 +102,16 @@ func (db *DB) copyClicks(ctx context.Context, clicks []track.Click) error {
 		if _, err := tx.Exec(ctx, db.q(addStatsSQL), addStatsArgs(k, s)...); err != nil {
 			return fmt.Errorf("store: add to the statistics: %w", err)
 		}
+	}
+	r := db.Rollup()
+	err = applyDims(clickDims(&r, clicks), r,
+		func() (int64, error) { return sinceOf(tx.QueryRow(ctx, db.q(db.rollupForShare()))) },
+		func(args []any) error {
+			_, err := tx.Exec(ctx, db.q(addDimsSQL), args...)
+			return err
+		})
+	if err != nil {
+		return err
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("store: commit: %w", err)
@@ -135,6 +150,7 @@ func (db *DB) InsertLandingClicks(ctx context.Context, lcs []track.LandingClick)
 				stats[k] = &Stats{}
 			}
 			stats[k].LPClicks += int64(n)
+			tx.dimsDelta(c, &Stats{LPClicks: int64(n)})
 		}
 		ids := make([]string, 0, len(lcs))
 		seen := make(map[string]int, len(lcs))
@@ -148,16 +164,11 @@ func (db *DB) InsertLandingClicks(ctx context.Context, lcs []track.LandingClick)
 				ids = append(ids, lc.ClickID)
 			}
 		}
-		err = tx.queryIDs(ctx, `SELECT click_id, created_at, campaign_id, stream_id, offer_id, landing_id, traffic_source_id
-			FROM clicks WHERE click_id IN (%s)`, ids, func(rows *sql.Rows) error {
-			var (
-				c       track.Click
-				created int64
-			)
-			if err := rows.Scan(&c.ClickID, &created, &c.CampaignID, &c.StreamID, &c.OfferID, &c.LandingID, &c.TrafficSourceID); err != nil {
+		err = tx.queryIDs(ctx, selectClickSQL+" WHERE click_id IN (%s)", ids, func(rows *sql.Rows) error {
+			c, err := scanClick(rows)
+			if err != nil {
 				return err
 			}
-			c.CreatedAt = fromDB(created)
 			add(&c, seen[c.ClickID])
 			return nil
 		})

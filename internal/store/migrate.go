@@ -123,5 +123,5 @@ func (db *DB) Migrate(ctx context.Context) ([]string, error) {
 			return ran, err
 		}
 	}
-	return ran, nil
+	return ran, db.LoadRollup(ctx)
 }

@@ -128,8 +128,9 @@ func conversionStats(c *track.Conversion) Stats {
 
 // ConversionChanged moves the statistics from what conversion old counted
 // for (nil when it is new) to what now counts for, in the hour of its
-// click, with the statistics of the transaction when it commits.
-func (tx *Tx) ConversionChanged(ctx context.Context, old *track.Conversion, now *track.Conversion) error {
+// click (and the day and values of click, the click it converts), with the
+// statistics of the transaction when it commits.
+func (tx *Tx) ConversionChanged(ctx context.Context, old, now *track.Conversion, click *track.Click) error {
 	d := conversionStats(now)
 	if old != nil {
 		o := conversionStats(old)
@@ -148,6 +149,7 @@ func (tx *Tx) ConversionChanged(ctx context.Context, old *track.Conversion, now 
 		tx.stats[k] = &Stats{}
 	}
 	tx.stats[k].Add(&d)
+	tx.dimsDelta(click, &d)
 	return nil
 }
 
@@ -341,6 +343,10 @@ func statsParts(q *StatsQuery) []statsPart {
 	}
 }
 
+// ReadsRaw reports whether StatsRows answers q from the raw rows rather
+// than the hourly rollup.
+func ReadsRaw(q *StatsQuery) bool { return statsParts(q)[0].ids != "s" }
+
 // StatsRows sums the statistics by q's buckets and dimensions.
 func (db *DB) StatsRows(ctx context.Context, q StatsQuery) ([]StatsRow, error) {
 	if err := validStatsQuery(&q); err != nil {
@@ -443,27 +449,27 @@ func (db *DB) SpreadCost(ctx context.Context, q CostQuery, total track.Money) (i
 	var n int
 	err := db.tx(ctx, func(tx *Tx) error {
 		type row struct {
-			id   int64
-			cost int64
-			key  StatsKey
+			id    int64
+			cost  int64
+			key   StatsKey
+			click track.Click
 		}
 		var rows []row
-		rs, err := tx.query(ctx, "SELECT c.id, c.cost, c.created_at, c.campaign_id, c.stream_id, c.offer_id, c.landing_id, "+
-			"c.traffic_source_id FROM clicks c"+f.sql()+" ORDER BY c.id", f.args...)
+		cols := make([]string, len(clickColumns))
+		for i, c := range clickColumns {
+			cols[i] = "c." + c
+		}
+		rs, err := tx.query(ctx, "SELECT c.id, "+strings.Join(cols, ", ")+" FROM clicks c"+f.sql()+" ORDER BY c.id", f.args...)
 		if err != nil {
 			return err
 		}
 		for rs.Next() {
-			var (
-				r  row
-				at int64
-				k  = &r.key
-			)
-			if err := rs.Scan(&r.id, &r.cost, &at, &k.CampaignID, &k.StreamID, &k.OfferID, &k.LandingID, &k.TrafficSourceID); err != nil {
+			var r row
+			if r.click, err = scanClick(idScanner{rs, &r.id}); err != nil {
 				rs.Close()
 				return err
 			}
-			k.Hour = at / 3_600_000 * 3_600_000
+			r.cost, r.key = int64(r.click.Cost), clickKey(&r.click)
 			rows = append(rows, r)
 		}
 		if err := rs.Close(); err != nil {
@@ -496,6 +502,7 @@ func (db *DB) SpreadCost(ctx context.Context, q CostQuery, total track.Money) (i
 				deltas[r.key] = &Stats{}
 			}
 			deltas[r.key].Cost += c - r.cost
+			tx.dimsDelta(&r.click, &Stats{Cost: c - r.cost})
 		}
 		return tx.AddStats(ctx, deltas)
 	})
@@ -504,6 +511,14 @@ func (db *DB) SpreadCost(ctx context.Context, q CostQuery, total track.Money) (i
 	}
 	return n, nil
 }
+
+// idScanner scans a row id, then the rest with the scanner it wraps.
+type idScanner struct {
+	r  scanner
+	id *int64
+}
+
+func (s idScanner) Scan(dest ...any) error { return s.r.Scan(append([]any{s.id}, dest...)...) }
 
 // PurgeClicks deletes up to limit clicks made before before, oldest first,
 // with their landing clicks, and returns how many it deleted. The hourly

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -38,6 +39,7 @@ type DB struct {
 	pool    *pgxpool.Pool // PostgreSQL only
 	rebound sync.Map      // query with ? → query with $n (PostgreSQL only)
 	stmts   sync.Map      // query → *sql.Stmt prepared on write, for hot writes
+	rollup  atomic.Pointer[Rollup]
 }
 
 // Open opens the store named by dsn. An empty dsn or a "sqlite:" path opens
@@ -140,6 +142,10 @@ func (db *DB) tx(ctx context.Context, fn func(tx *Tx) error) error {
 		sqlTx.Rollback()
 		return err
 	}
+	if err := tx.AddDims(ctx, tx.dims); err != nil {
+		sqlTx.Rollback()
+		return err
+	}
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("store: commit: %w", err)
 	}
@@ -153,6 +159,7 @@ type Tx struct {
 	stmts map[string]*sql.Stmt // statements of this transaction by query
 	fresh []string             // queries to prepare on the write pool once it ends
 	stats map[StatsKey]*Stats  // statistics to add before the commit
+	dims  map[DimsKey]*Stats   // daily statistics by value, likewise
 }
 
 // stmt returns query as a statement of tx, for the handful of statements
