@@ -269,7 +269,6 @@ func sinceOf(row scanner) (int64, error) {
 	return toDB(r.Since), nil
 }
 
-
 // AddDims adds deltas to their rows of stats_daily_dims. Rows of days the
 // backfill has not reached are left out: it counts them from the raw rows.
 func (tx *Tx) AddDims(ctx context.Context, deltas map[DimsKey]*Stats) error {
