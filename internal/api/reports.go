@@ -85,6 +85,9 @@ func (a *API) report(w http.ResponseWriter, r *http.Request, q report.Query, for
 	if format != "" && format != "json" && format != "csv" {
 		return badRequest("format", "unknown format %q (want json or csv)", format)
 	}
+	if format == "csv" {
+		return a.export(w, r, q, s.Timezone)
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), ReportTimeout)
 	defer cancel()
 	res, err := report.Run(ctx, a.db, q, s.Timezone, time.Now())
@@ -95,23 +98,45 @@ func (a *API) report(w http.ResponseWriter, r *http.Request, q report.Query, for
 		}
 		return err
 	}
-	if format != "csv" {
-		writeJSON(w, http.StatusOK, res)
+	writeJSON(w, http.StatusOK, res)
+	return nil
+}
+
+// ExportTimeout bounds a CSV export, which streams its rows.
+var ExportTimeout = 15 * time.Minute
+
+// export streams the report as CSV. Until the first row is written an
+// error is an ordinary error answer; after it, the body is cut short and
+// the error logged.
+func (a *API) export(w http.ResponseWriter, r *http.Request, q report.Query, tz string) error {
+	ctx, cancel := context.WithTimeout(r.Context(), ExportTimeout)
+	defer cancel()
+	out := &lazyHeader{w: w}
+	err := report.Export(ctx, a.db, q, tz, time.Now(), csv.NewWriter(out))
+	if err != nil && out.started {
+		a.log.Error("report export cut short", "err", err)
 		return nil
 	}
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", `attachment; filename="report.csv"`)
-	cw := csv.NewWriter(w)
-	cw.Write(append(append([]string{}, res.GroupBy...), report.MetricNames...))
-	for _, row := range res.Rows {
-		rec := make([]string, 0, len(res.GroupBy)+len(report.MetricNames))
-		for _, d := range res.GroupBy {
-			rec = append(rec, row.Dims[d])
-		}
-		cw.Write(append(rec, row.Values()...))
+	if err != nil && ctx.Err() != nil && r.Context().Err() == nil {
+		return &Error{Status: http.StatusServiceUnavailable, Code: "timeout",
+			Message: fmt.Sprintf("the export took longer than %s: narrow the range or the filters", ExportTimeout)}
 	}
-	cw.Flush()
-	return cw.Error()
+	return err
+}
+
+// lazyHeader sets the CSV headers when the first bytes are written.
+type lazyHeader struct {
+	w       http.ResponseWriter
+	started bool
+}
+
+func (l *lazyHeader) Write(p []byte) (int, error) {
+	if !l.started {
+		l.started = true
+		l.w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		l.w.Header().Set("Content-Disposition", `attachment; filename="report.csv"`)
+	}
+	return l.w.Write(p)
 }
 
 // costUpdate is the body of POST /costs: a campaign's cost for a range,

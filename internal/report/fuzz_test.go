@@ -28,7 +28,7 @@ func FuzzPlan(f *testing.F) {
 		if having != "" {
 			q.Having = strings.Split(having, ";")
 		}
-		p, err := makePlan(q, "UTC", now)
+		p, err := makePlan(q, "UTC", now, MaxRows)
 		if err != nil {
 			if _, ok := err.(*track.InvalidError); !ok {
 				t.Fatalf("%+v: error %T %v, want an *InvalidError", q, err, err)

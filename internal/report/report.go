@@ -101,52 +101,17 @@ const MaxDays = 400
 
 // Run answers q over db; defaultTZ is the account's zone.
 func Run(ctx context.Context, db *store.DB, q Query, defaultTZ string, now time.Time) (*Result, error) {
-	p, err := makePlan(q, defaultTZ, now)
+	p, err := makePlan(q, defaultTZ, now, MaxRows)
 	if err != nil {
 		return nil, err
 	}
-	// The store buckets by local hours or days, in stretches of the range
-	// where the zone's offset is constant (DST changes it).
-	sq := store.StatsQuery{Bucket: 24 * time.Hour, Where: map[string][]int64{}, ByConversionTime: q.ConversionTime,
-		Match: p.match}
-	if slices.Contains(q.GroupBy, "hour") {
-		sq.Bucket = time.Hour
-	}
-	// col[i] is where group_by[i] is in the store's rows (-1: time).
-	col := make([]int, len(q.GroupBy))
-	for i, d := range q.GroupBy {
-		c := d
-		if id, ok := idDims[d]; ok {
-			c = id
-		} else if !isRaw(d) {
-			col[i] = -1
-			continue
-		}
-		if col[i] = slices.Index(sq.Dims, c); col[i] < 0 {
-			col[i] = len(sq.Dims)
-			sq.Dims = append(sq.Dims, c)
-		}
-	}
-	network, err := networks(ctx, db, q, sq.Where)
+	return run(ctx, db, q, p)
+}
+
+func run(ctx context.Context, db *store.DB, q Query, p plan) (*Result, error) {
+	sq, col, network, err := storeQuery(ctx, db, q, &p)
 	if err != nil {
 		return nil, err
-	}
-	for d, vs := range q.Filters {
-		if d == "affiliate_network" {
-			continue
-		}
-		if d == "offer" && sq.Where["offer_id"] != nil {
-			// Both: the offers of the networks that are also listed.
-			var both []int64
-			for _, v := range vs {
-				if slices.Contains(sq.Where["offer_id"], v) {
-					both = append(both, v)
-				}
-			}
-			sq.Where["offer_id"] = append([]int64{}, both...)
-			continue
-		}
-		sq.Where[idDims[d]] = vs
 	}
 	var rows []store.StatsRow
 	sq.From, sq.To = p.from, p.to
@@ -168,6 +133,15 @@ func Run(ctx context.Context, db *store.DB, q Query, defaultTZ string, now time.
 			if err != nil {
 				return nil, err
 			}
+			// A stretch that starts with a daylight saving change starts in
+			// the middle of a day: its first bucket, counted from a midnight
+			// at the new offset, is that day's.
+			first := bucketStart(st.from.In(p.loc), sq.Bucket)
+			for i := range part {
+				if part[i].Bucket.Before(st.from) {
+					part[i].Bucket = first
+				}
+			}
 			rows = append(rows, part...)
 		}
 	}
@@ -185,6 +159,54 @@ func Run(ctx context.Context, db *store.DB, q Query, defaultTZ string, now time.
 	res.Count = len(res.Rows)
 	res.Rows = res.Rows[min(p.offset, len(res.Rows)):min(p.offset+p.limit, len(res.Rows))]
 	return res, nil
+}
+
+// storeQuery is the store's query for q: buckets, dimensions (col[i] is
+// where group_by[i] is in the store's rows, -1 for time), filters; network
+// maps offers to affiliate networks when q needs them.
+func storeQuery(ctx context.Context, db *store.DB, q Query, p *plan) (sq store.StatsQuery, col []int, network map[string]string, err error) {
+	// The store buckets by local hours or days, in stretches of the range
+	// where the zone's offset is constant (DST changes it).
+	sq = store.StatsQuery{Bucket: 24 * time.Hour, Where: map[string][]int64{}, ByConversionTime: q.ConversionTime,
+		Match: p.match}
+	if slices.Contains(q.GroupBy, "hour") {
+		sq.Bucket = time.Hour
+	}
+	col = make([]int, len(q.GroupBy))
+	for i, d := range q.GroupBy {
+		c := d
+		if id, ok := idDims[d]; ok {
+			c = id
+		} else if !isRaw(d) {
+			col[i] = -1
+			continue
+		}
+		if col[i] = slices.Index(sq.Dims, c); col[i] < 0 {
+			col[i] = len(sq.Dims)
+			sq.Dims = append(sq.Dims, c)
+		}
+	}
+	if network, err = networks(ctx, db, q, sq.Where); err != nil {
+		return sq, nil, nil, err
+	}
+	for d, vs := range q.Filters {
+		if d == "affiliate_network" {
+			continue
+		}
+		if d == "offer" && sq.Where["offer_id"] != nil {
+			// Both: the offers of the networks that are also listed.
+			var both []int64
+			for _, v := range vs {
+				if slices.Contains(sq.Where["offer_id"], v) {
+					both = append(both, v)
+				}
+			}
+			sq.Where["offer_id"] = append([]int64{}, both...)
+			continue
+		}
+		sq.Where[idDims[d]] = vs
+	}
+	return sq, col, network, nil
 }
 
 // networks maps offer ids to their affiliate network's id ("0" for none)
@@ -267,7 +289,14 @@ type plan struct {
 	limit, offset int
 }
 
-func makePlan(q Query, defaultTZ string, now time.Time) (plan, error) {
+// MaxRows bounds the rows of a report built in memory (JSON, or an export
+// sorted by a metric); MaxExportRows those of a streamed export.
+const (
+	MaxRows       = 10_000
+	MaxExportRows = 10_000_000
+)
+
+func makePlan(q Query, defaultTZ string, now time.Time, maxRows int) (plan, error) {
 	var p plan
 	loc, err := zone(q.Timezone, defaultTZ)
 	if err != nil {
@@ -315,10 +344,13 @@ func makePlan(q Query, defaultTZ string, now time.Time) (plan, error) {
 	}
 	p.limit, p.offset = q.Limit, q.Offset
 	if p.limit == 0 {
-		p.limit = 1000
+		p.limit = min(1000, maxRows)
+		if maxRows == MaxExportRows {
+			p.limit = maxRows
+		}
 	}
-	if p.limit < 1 || p.limit > 10000 {
-		return p, track.Invalid("limit", "want 1 to 10000")
+	if p.limit < 1 || p.limit > maxRows {
+		return p, track.Invalid("limit", "want 1 to %d", maxRows)
 	}
 	if p.offset < 0 {
 		return p, track.Invalid("offset", "must not be negative")

@@ -2,6 +2,7 @@ package report_test
 
 import (
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -764,4 +765,141 @@ func postbackKey(t *testing.T, db *store.DB) string {
 		t.Fatal(err)
 	}
 	return s.PostbackKey
+}
+
+// TestExportMatchesReport streams reports as CSV and compares them with the
+// same reports built in memory, across a daylight saving change.
+func TestExportMatchesReport(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db)
+		ctx := context.Background()
+		from, to := w.clicks[0].CreatedAt.Add(-time.Hour), time.Now().Add(time.Hour)
+		rfc := func(q report.Query) report.Query {
+			q.From, q.To = from.Format(time.RFC3339), to.Format(time.RFC3339)
+			return q
+		}
+		for _, q := range []report.Query{
+			rfc(report.Query{GroupBy: []string{"day", "campaign"}, Timezone: "America/New_York"}),
+			rfc(report.Query{GroupBy: []string{"week", "sub_id_1"}}),
+			rfc(report.Query{GroupBy: []string{"sub_id_1", "hour", "offer"}, Timezone: "Asia/Kolkata"}),
+			rfc(report.Query{GroupBy: []string{"day_of_week", "hour"}, Where: []string{"sub_id_1 not_empty"}}),
+			rfc(report.Query{GroupBy: []string{"sub_id_1", "day"}, Having: []string{"conversions > 0"}, Offset: 3, Limit: 5}),
+			rfc(report.Query{GroupBy: []string{"sub_id_1"}, Sort: "-revenue"}),
+			{Range: "last_7_days", GroupBy: []string{"country", "offer"}},
+			rfc(report.Query{GroupBy: []string{"affiliate_network", "country"}}),
+		} {
+			var buf strings.Builder
+			cw := csv.NewWriter(&buf)
+			if err := report.Export(ctx, db, q, "UTC", time.Now(), cw); err != nil {
+				t.Fatalf("export %v: %v", q.GroupBy, err)
+			}
+			recs, err := csv.NewReader(strings.NewReader(buf.String())).ReadAll()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if q.Limit == 0 {
+				q.Limit = report.MaxRows
+			}
+			res, err := report.Run(ctx, db, q, "UTC", time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]bool{}
+			for _, r := range res.Rows {
+				var rec []string
+				for _, d := range q.GroupBy {
+					rec = append(rec, r.Dims[d])
+				}
+				want[strings.Join(append(rec, r.Values()...), ",")] = true
+			}
+			if len(recs)-1 != len(want) || len(want) == 0 {
+				t.Errorf("%v: %d rows exported, %d in the report", q.GroupBy, len(recs)-1, len(want))
+			}
+			if len(recs) > 0 && strings.Join(recs[0], ",") != strings.Join(append(append([]string{}, q.GroupBy...), report.MetricNames...), ",") {
+				t.Errorf("%v: header %v", q.GroupBy, recs[0])
+			}
+			for _, rec := range recs[1:] {
+				if k := strings.Join(rec, ","); !want[k] {
+					t.Errorf("%v: exported row %s is not in the report", q.GroupBy, k)
+					break
+				}
+			}
+		}
+	})
+}
+
+// TestExportAcrossDaylightSaving exports days across New York's change to
+// winter time: the day of the change is one row per campaign.
+func TestExportAcrossDaylightSaving(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		se := servertest.StartHandler(t, db, server.Config{})
+		offer := se.Create("/offers", `{"name":"o","url":"https://o.example/"}`)
+		camp := se.Create("/campaigns", fmt.Sprintf(`{"alias":"dst","name":"dst","streams":[{"type":"default","offers":[{"offer_id":%d}]}]}`, offer))
+		secret, _ := db.Secret(ctx, store.SecretClickID)
+		ids, _ := clickid.NewGenerator(secret)
+		// Hourly clicks from Oct 31 to Nov 3 2026 UTC (the change is Nov 1,
+		// 06:00 UTC), with a raw value so that the export reads raw rows.
+		var clicks []track.Click
+		for at := time.Date(2026, 10, 31, 0, 0, 0, 0, time.UTC); at.Before(time.Date(2026, 11, 3, 0, 0, 0, 0, time.UTC)); at = at.Add(time.Hour) {
+			c := track.Click{ClickID: ids.New(at).String(), CreatedAt: at, CampaignID: camp, Cost: 1000}
+			c.SubIDs[0] = "z"
+			clicks = append(clicks, c)
+		}
+		if err := db.InsertClicks(ctx, clicks); err != nil {
+			t.Fatal(err)
+		}
+		var buf strings.Builder
+		q := report.Query{From: "2026-10-31", To: "2026-11-02", Timezone: "America/New_York", GroupBy: []string{"day", "sub_id_1"}}
+		if err := report.Export(ctx, db, q, "UTC", time.Now(), csv.NewWriter(&buf)); err != nil {
+			t.Fatal(err)
+		}
+		recs, _ := csv.NewReader(strings.NewReader(buf.String())).ReadAll()
+		got := map[string]string{}
+		for _, r := range recs[1:] {
+			got[r[0]] = r[2] // clicks
+		}
+		want := map[string]string{"2026-10-31": "24", "2026-11-01": "25", "2026-11-02": "19"}
+		if fmt.Sprint(got) != fmt.Sprint(want) || len(recs) != 4 {
+			t.Errorf("clicks by New York day: %v (%d rows), want %v", got, len(recs)-1, want)
+		}
+		// And to summer time (March 14, 2027, 07:00 UTC): a day of 23 hours,
+		// exported and built in memory.
+		clicks = nil
+		for at := time.Date(2027, 3, 13, 5, 0, 0, 0, time.UTC); at.Before(time.Date(2027, 3, 16, 4, 0, 0, 0, time.UTC)); at = at.Add(time.Hour) {
+			c := track.Click{ClickID: ids.New(at).String(), CreatedAt: at, CampaignID: camp, Cost: 1000}
+			c.SubIDs[0] = "z"
+			clicks = append(clicks, c)
+		}
+		if err := db.InsertClicks(ctx, clicks); err != nil {
+			t.Fatal(err)
+		}
+		want = map[string]string{"2027-03-13": "24", "2027-03-14": "23", "2027-03-15": "24"}
+		for _, dims := range [][]string{{"day", "sub_id_1"}, {"day"}} {
+			q = report.Query{From: "2027-03-13", To: "2027-03-15", Timezone: "America/New_York", GroupBy: dims}
+			buf.Reset()
+			if err := report.Export(ctx, db, q, "UTC", time.Now(), csv.NewWriter(&buf)); err != nil {
+				t.Fatal(err)
+			}
+			recs, _ = csv.NewReader(strings.NewReader(buf.String())).ReadAll()
+			got = map[string]string{}
+			for _, r := range recs[1:] {
+				got[r[0]] = r[len(dims)]
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("%v exported by New York day: %v, want %v", dims, got, want)
+			}
+			res, err := report.Run(ctx, db, q, "UTC", time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = map[string]string{}
+			for _, r := range res.Rows {
+				got[r.Dims["day"]] = strconv.FormatInt(r.Clicks, 10)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("%v by New York day: %v, want %v", dims, got, want)
+			}
+		}
+	})
 }

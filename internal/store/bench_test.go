@@ -10,6 +10,14 @@ import (
 	"github.com/trackd/trackd/internal/track"
 )
 
+var (
+	countries = []string{"US", "DE", "GB", "FR", "IN", "BR", "ID", "MX", "TR", "VN", "TH", "PH", "CA"}
+	devices   = []string{"mobile", "desktop", "tablet"}
+	systems   = []string{"Android", "iOS", "Windows", "macOS"}
+	browsers  = []string{"Chrome", "Safari", "Samsung Internet", "Firefox", "Edge"}
+	languages = []string{"en", "de", "fr", "pt", "id", "es"}
+)
+
 // BenchmarkInsertClicks writes clicks in batches of 1000 (b.N clicks).
 //
 //	go test -run=^$ -bench=InsertClicks -benchmem ./internal/store
@@ -27,7 +35,11 @@ func BenchmarkInsertClicks(b *testing.B) {
 					c := &batch[j]
 					*c = track.Click{ClickID: fmt.Sprintf("%020d%012d", i, j), CreatedAt: now, CampaignID: int64(j % 7), StreamID: 3,
 						OfferID: 2, ExternalID: "ext-123456", UserAgent: "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15",
-						IP: "203.0.113.9", Country: "US", DeviceType: "mobile", OS: "iOS", Browser: "Safari", Query: "zone=123&cost=0.002&sub2=site.example"}
+						IP: "203.0.113.9", Query: "zone=123&cost=0.002&sub2=site.example",
+						// Varied values, as a campaign's traffic has them: each is
+						// a row of the daily rollup by value.
+						Country: countries[(i/1000+j)%len(countries)], DeviceType: devices[j%3], OS: systems[j%4],
+						Browser: browsers[j%5], Language: languages[j%6]}
 					c.SubIDs[0], c.SubIDs[1] = "123", "site.example"
 				}
 				if err := db.InsertClicks(ctx, batch); err != nil {

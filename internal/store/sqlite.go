@@ -67,7 +67,9 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		write.Close()
 		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
 	}
-	read, err := sql.Open("sqlite", dsn("_pragma", "query_only(1)"))
+	// Readers sort big reports (exports) through temporary files rather
+	// than memory.
+	read, err := sql.Open("sqlite", dsn("_pragma", "query_only(1)", "_pragma", "temp_store(FILE)"))
 	if err != nil {
 		write.Close()
 		return nil, fmt.Errorf("store: open sqlite: %w", err)

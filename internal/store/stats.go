@@ -365,31 +365,9 @@ func (db *DB) StatsRows(ctx context.Context, q StatsQuery) ([]StatsRow, error) {
 				cols = append(cols, prefix+d)
 			}
 		}
-		where := []string{p.time + " >= ?", p.time + " < ?"}
-		args := []any{toDB(q.From), toDB(q.To)}
-		for _, d := range StatsDims { // a fixed order: the same text for the same filters
-			vs, ok := q.Where[d]
-			if !ok {
-				continue
-			}
-			if len(vs) == 0 {
-				where = append(where, "1 = 0")
-				continue
-			}
-			where = append(where, prefix+d+" IN ("+placeholders(len(vs))+")")
-			for _, v := range vs {
-				args = append(args, v)
-			}
-		}
-		if p.ids != "s" {
-			for _, m := range q.Match {
-				cond, margs := db.matchSQL(m)
-				where = append(where, cond)
-				args = append(args, margs...)
-			}
-		}
+		where, args := db.statsWhere(&q, p, q.From, q.To)
 		query := "SELECT " + strings.Join(cols, ", ") + ", " + strings.Join(p.sums, ", ") + " FROM " + p.from +
-			" WHERE " + strings.Join(where, " AND ") + " GROUP BY " + strings.Join(cols, ", ")
+			" WHERE " + where + " GROUP BY " + strings.Join(cols, ", ")
 		rows, err := db.query(ctx, query, args...)
 		if err != nil {
 			return nil, fmt.Errorf("store: statistics: %w", err)
@@ -423,6 +401,125 @@ func (db *DB) StatsRows(ctx context.Context, q StatsQuery) ([]StatsRow, error) {
 		}
 	}
 	return out, nil
+}
+
+// Stretch is a part of a range where the zone's UTC offset is constant.
+// First is the start of the bucket that From falls in, in the zone's own
+// days (the day of a daylight saving change starts before the stretch that
+// follows the change).
+type Stretch struct {
+	From, To, First time.Time
+	Offset          time.Duration
+}
+
+// StreamStats is StatsRows for exports: q over stretches (q's own From,
+// To and Offset are ignored), summed by the database and handed to fn one
+// row at a time, ordered by q's dimensions and then the bucket, so that
+// memory does not grow with the number of rows. SQLite sorts through
+// temporary files when the rows outgrow its cache, PostgreSQL beyond
+// work_mem.
+func (db *DB) StreamStats(ctx context.Context, q StatsQuery, stretches []Stretch, fn func(*StatsRow) error) error {
+	if err := validStatsQuery(&q); err != nil {
+		return err
+	}
+	bucket := q.Bucket.Milliseconds()
+	var (
+		union []string
+		args  []any
+	)
+	names := make([]string, len(q.Dims))
+	for i := range names {
+		names[i] = "d" + strconv.Itoa(i)
+	}
+	sums := make([]string, len(statsColumns))
+	for i, c := range statsColumns {
+		sums[i] = "SUM(" + c + ")"
+	}
+	for _, st := range stretches {
+		q.Offset = st.Offset
+		off := st.Offset.Milliseconds()
+		for _, p := range statsParts(&q) {
+			b := fmt.Sprintf("(%s + %d) / %d * %d - %d", p.time, off, bucket, bucket, off)
+			// The first bucket may have started in the stretch before.
+			cols := []string{fmt.Sprintf("CASE WHEN %s < %d THEN %d ELSE %s END AS b", b, toDB(st.From), toDB(st.First), b)}
+			group := []string{b}
+			for i, d := range q.Dims {
+				e := p.ids + "." + d
+				if slices.Contains(RawDims, d) {
+					e = db.rawDimSQL(d)
+				}
+				cols, group = append(cols, e+" AS "+names[i]), append(group, e)
+			}
+			for i, c := range statsColumns {
+				cols = append(cols, p.sums[i]+" AS "+c)
+			}
+			where, wargs := db.statsWhere(&q, p, st.From, st.To)
+			union = append(union, "SELECT "+strings.Join(cols, ", ")+" FROM "+p.from+" WHERE "+where+
+				" GROUP BY "+strings.Join(group, ", "))
+			args = append(args, wargs...)
+		}
+	}
+	if len(union) == 0 {
+		return nil
+	}
+	order := strings.Join(append(append([]string{}, names...), "b"), ", ")
+	query := "SELECT " + order + ", " + strings.Join(sums, ", ") + " FROM (" + strings.Join(union, " UNION ALL ") +
+		") u GROUP BY " + order + " ORDER BY " + order
+	rows, err := db.query(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("store: statistics: %w", err)
+	}
+	defer rows.Close()
+	r := StatsRow{Dims: make([]string, len(q.Dims))}
+	dest := make([]any, 0, len(q.Dims)+1+len(statsColumns))
+	for i := range r.Dims {
+		dest = append(dest, &r.Dims[i])
+	}
+	var at int64
+	dest = append(append(dest, &at), r.ptrs()...)
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return fmt.Errorf("store: statistics: %w", err)
+		}
+		r.Bucket = fromDB(at)
+		if err := fn(&r); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store: statistics: %w", err)
+	}
+	return nil
+}
+
+// statsWhere is the condition of part p of q over [from, to), with its
+// arguments.
+func (db *DB) statsWhere(q *StatsQuery, p statsPart, from, to time.Time) (string, []any) {
+	prefix := p.ids + "."
+	where := []string{p.time + " >= ?", p.time + " < ?"}
+	args := []any{toDB(from), toDB(to)}
+	for _, d := range StatsDims { // a fixed order: the same text for the same filters
+		vs, ok := q.Where[d]
+		if !ok {
+			continue
+		}
+		if len(vs) == 0 {
+			where = append(where, "1 = 0")
+			continue
+		}
+		where = append(where, prefix+d+" IN ("+placeholders(len(vs))+")")
+		for _, v := range vs {
+			args = append(args, v)
+		}
+	}
+	if p.ids != "s" {
+		for _, m := range q.Match {
+			cond, margs := db.matchSQL(m)
+			where = append(where, cond)
+			args = append(args, margs...)
+		}
+	}
+	return strings.Join(where, " AND "), args
 }
 
 // CostQuery selects the clicks a manual cost is spread over.
