@@ -504,23 +504,39 @@ func TestCostUpdate(t *testing.T) {
 				t.Errorf("cost of %s = %s, want %s", k, r.Cost, track.Money(exp))
 			}
 		}
-		// The raw clicks agree with the rollup.
-		raw, err := report.Run(ctx, db, report.Query{Range: "last_7_days", GroupBy: []string{"day", "country"},
-			Filters: map[string][]int64{"campaign": {c0}}}, "UTC", time.Now())
-		if err != nil {
-			t.Fatal(err)
+		// The raw clicks and the daily rollup by value agree.
+		daySums := func(dim string) (sum int64, z1 int64, source string) {
+			t.Helper()
+			res, err := report.Run(ctx, db, report.Query{Range: "last_7_days", GroupBy: []string{"day", dim},
+				Filters: map[string][]int64{"campaign": {c0}}}, "UTC", time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range res.Rows {
+				if r.Dims["day"] == day {
+					sum += int64(r.Cost)
+					if r.Dims[dim] == "z1" {
+						z1 = int64(r.Cost)
+					}
+				}
+			}
+			return sum, z1, res.Source
 		}
-		var sum int64
-		for _, r := range raw.Rows {
-			if r.Dims["day"] == day {
-				sum += int64(r.Cost)
+		for _, dim := range []string{"sub_id_1", "country"} {
+			if sum, _, source := daySums(dim); sum != want {
+				t.Errorf("%s by %s: the day costs %s, want %s", source, dim, track.Money(sum), track.Money(want))
 			}
 		}
-		if sum != want {
-			t.Errorf("raw clicks of the day cost %s, want %s", track.Money(sum), track.Money(want))
-		}
-		// One sub id only; bad input.
+		// One sub id only: its clicks share 5 EUR, the others keep theirs.
 		call(t, "POST", w.url+"/api/v1/costs", w.key, fmt.Sprintf(`{"campaign_id":%d,"from":"%s","to":"%s","cost":"5","sub_id_1":"z1"}`, c0, day, day), 200)
+		sum, z1, _ := daySums("sub_id_1")
+		if z1 != 5_000_000 {
+			t.Errorf("sub id z1 costs %s, want 5 (USD, the account's)", track.Money(z1))
+		}
+		if total, _, source := daySums("country"); total != sum {
+			t.Errorf("%s by country: the day costs %s, by sub id %s", source, track.Money(total), track.Money(sum))
+		}
+		// Bad input.
 		for _, body := range []string{`{"from":"2026-01-01","to":"2026-01-02","cost":"1"}`,
 			fmt.Sprintf(`{"campaign_id":%d,"from":"2026-01-02","to":"2026-01-01","cost":"1"}`, c0),
 			fmt.Sprintf(`{"campaign_id":%d,"range":"x","cost":"1"}`, c0),
@@ -900,6 +916,26 @@ func TestExportAcrossDaylightSaving(t *testing.T) {
 			if fmt.Sprint(got) != fmt.Sprint(want) {
 				t.Errorf("%v by New York day: %v, want %v", dims, got, want)
 			}
+		}
+	})
+}
+
+// TestPostbackSubIDsReachReports: a sub id a postback sets on its click is
+// in reports by that sub id.
+func TestPostbackSubIDsReachReports(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		w := newWorld(t, db)
+		c := &w.clicks[len(w.clicks)/2]
+		call(t, "GET", fmt.Sprintf("%s/postback?subid=%s&status=lead&tid=S&sub_id_3=from-network&key=%s", w.url, c.ClickID,
+			postbackKey(t, db)), "", "", 200)
+		res, err := report.Run(context.Background(), db, report.Query{Range: "last_7_days", GroupBy: []string{"sub_id_3", "campaign"},
+			Where: []string{"sub_id_3 not_empty"}}, "UTC", time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Rows) != 1 || res.Rows[0].Dims["sub_id_3"] != "from-network" || res.Rows[0].Clicks != 1 ||
+			res.Rows[0].Dims["campaign"] != strconv.FormatInt(c.CampaignID, 10) {
+			t.Errorf("rows by sub_id_3: %+v", res.Rows)
 		}
 	})
 }

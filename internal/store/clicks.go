@@ -23,19 +23,11 @@ var clickColumns = []string{"click_id", "created_at", "campaign_id", "stream_id"
 // visitor is cleaned so that both engines store the same thing; buf is
 // scratch space for the details JSON.
 func clickValues(c *track.Click, dst []any, buf []byte) ([]any, []byte) {
-	t := track.CleanText
-	cl := *c
-	for i := range cl.SubIDs {
-		cl.SubIDs[i] = t(cl.SubIDs[i])
-	}
-	cl.CreativeID, cl.AdCampaignID, cl.Keyword, cl.Source = t(c.CreativeID), t(c.AdCampaignID), t(c.Keyword), t(c.Source)
-	cl.Query, cl.UserAgent, cl.Referrer, cl.Language = t(c.Query), t(c.UserAgent), t(c.Referrer), t(c.Language)
-	cl.Region, cl.City, cl.ISP, cl.ConnectionType = t(c.Region), t(c.City), t(c.ISP), t(c.ConnectionType)
-	cl.OSVersion, cl.BrowserVersion = t(c.OSVersion), t(c.BrowserVersion)
+	cl := cleanClick(c)
 	buf = appendDetails(buf[:0], &cl)
-	return append(dst, c.ClickID, toDB(c.CreatedAt), c.CampaignID, c.StreamID, c.OfferID, c.LandingID, c.TrafficSourceID,
-		t(c.ExternalID), int64(c.Cost), t(c.Country), t(c.DeviceType), t(c.OS), t(c.Browser), c.IsBot,
-		c.UniqueCampaign, c.UniqueStream, c.UniqueGlobal, string(buf)), buf
+	return append(dst, cl.ClickID, toDB(cl.CreatedAt), cl.CampaignID, cl.StreamID, cl.OfferID, cl.LandingID, cl.TrafficSourceID,
+		cl.ExternalID, int64(cl.Cost), cl.Country, cl.DeviceType, cl.OS, cl.Browser, cl.IsBot,
+		cl.UniqueCampaign, cl.UniqueStream, cl.UniqueGlobal, string(buf)), buf
 }
 
 // InsertClicks writes a batch of clicks in one transaction: all or none.
@@ -50,6 +42,10 @@ func (db *DB) InsertClicks(ctx context.Context, clicks []track.Click) error {
 	stats := clickStats(clicks)
 	r := db.Rollup()
 	dims := clickDims(&r, clicks)
+	clean := make([]track.Click, len(clicks))
+	for i := range clicks {
+		clean[i] = cleanClick(&clicks[i])
+	}
 	return db.tx(ctx, func(tx *Tx) error {
 		full, err := tx.stmt(ctx, insertClicksFull)
 		if err != nil {
@@ -74,6 +70,9 @@ func (db *DB) InsertClicks(ctx context.Context, clicks []track.Click) error {
 				return fmt.Errorf("store: insert %d clicks from %s: %w", n, clicks[0].ClickID, err)
 			}
 			clicks = clicks[n:]
+		}
+		if err := tx.insertFacts(ctx, clean); err != nil {
+			return err
 		}
 		if err := tx.AddStats(ctx, stats); err != nil {
 			return err

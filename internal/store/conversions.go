@@ -163,6 +163,25 @@ func (tx *Tx) SetClickSubIDs(ctx context.Context, c *track.Click, subs map[int]s
 	if _, err := tx.exec(ctx, "UPDATE clicks SET details = ? WHERE click_id = ?", args[len(args)-1], c.ClickID); err != nil {
 		return fmt.Errorf("store: update click %s: %w", c.ClickID, err)
 	}
+	if tx.db.engine != SQLite {
+		return nil
+	}
+	var set []string
+	vals := []any{}
+	for i, v := range subs {
+		if i >= 0 && i < len(c.SubIDs) {
+			set = append(set, fmt.Sprintf("sub_id_%d = ?", i+1))
+			vals = append(vals, track.CleanText(v))
+		}
+	}
+	if len(set) == 0 {
+		return nil
+	}
+	vals = append(vals, c.CampaignID, toDB(c.CreatedAt), c.ClickID)
+	if _, err := tx.exec(ctx, "UPDATE click_facts SET "+strings.Join(set, ", ")+
+		" WHERE campaign_id = ? AND created_at = ? AND click_id = ?", vals...); err != nil {
+		return fmt.Errorf("store: update click %s: %w", c.ClickID, err)
+	}
 	return nil
 }
 

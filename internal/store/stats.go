@@ -167,8 +167,24 @@ var RawDims = func() []string {
 	return out
 }()
 
-// rawDimSQL is the expression of a raw dimension over the clicks table c.
+// rawDimSQL is the expression of a raw dimension over c, the table
+// reports read raw clicks from: click_facts on SQLite, clicks on
+// PostgreSQL.
 func (db *DB) rawDimSQL(d string) string {
+	if db.engine == SQLite {
+		switch d {
+		case "bot":
+			return "CASE WHEN c.is_bot THEN 'yes' ELSE 'no' END"
+		case "unique":
+			return "CASE WHEN c.unique_campaign THEN 'yes' ELSE 'no' END"
+		}
+		return "c." + d
+	}
+	return clickDimSQL(d)
+}
+
+// clickDimSQL is the expression of a raw dimension over the clicks table c.
+func clickDimSQL(d string) string {
 	switch d {
 	case "country", "device_type", "os", "browser", "external_id":
 		return "c." + d
@@ -177,10 +193,7 @@ func (db *DB) rawDimSQL(d string) string {
 	case "unique":
 		return "CASE WHEN c.unique_campaign THEN 'yes' ELSE 'no' END"
 	}
-	if db.engine == Postgres {
-		return "COALESCE(c.details::jsonb ->> '" + d + "', '')"
-	}
-	return "COALESCE(json_extract(c.details, '$." + d + "'), '')"
+	return "COALESCE(c.details::jsonb ->> '" + d + "', '')"
 }
 
 // StatsQuery asks for sums of the statistics in [From, To) by time bucket
@@ -306,7 +319,7 @@ func partSums(set map[string]string) []string {
 // statsParts are the sources of q: the hourly rollup when the bucket is an
 // hour, conversions count at their click's time and no dimension is raw;
 // else the raw clicks, landing clicks and conversions.
-func statsParts(q *StatsQuery) []statsPart {
+func (db *DB) statsParts(q *StatsQuery) []statsPart {
 	raw := q.Bucket%time.Hour != 0 || q.Offset%time.Hour != 0 || q.ByConversionTime || len(q.Match) > 0
 	for _, d := range q.Dims {
 		raw = raw || slices.Contains(RawDims, d)
@@ -322,15 +335,27 @@ func statsParts(q *StatsQuery) []statsPart {
 	if q.ByConversionTime {
 		convTime = "v.created_at"
 	}
+	// SQLite reads the clicks' values from click_facts, in campaign and
+	// time order; PostgreSQL from clicks.
+	clicks := "clicks c"
+	landings := "landing_clicks l JOIN clicks c ON c.click_id = l.click_id"
+	conversions := "conversions v JOIN clicks c ON c.click_id = v.click_id"
+	if db.engine == SQLite {
+		clicks = "click_facts c"
+		landings = "landing_clicks l JOIN clicks k ON k.click_id = l.click_id JOIN click_facts c ON c.campaign_id = k.campaign_id " +
+			"AND c.created_at = k.created_at AND c.click_id = k.click_id"
+		conversions = "conversions v JOIN click_facts c ON c.campaign_id = v.campaign_id AND c.created_at = v.click_time " +
+			"AND c.click_id = v.click_id"
+	}
 	return []statsPart{
-		{"clicks c", "c.created_at", "c", partSums(map[string]string{"clicks": "COUNT(*)",
+		{clicks, "c.created_at", "c", partSums(map[string]string{"clicks": "COUNT(*)",
 			"unique_campaign": "SUM(CASE WHEN c.unique_campaign THEN 1 ELSE 0 END)",
 			"unique_stream":   "SUM(CASE WHEN c.unique_stream THEN 1 ELSE 0 END)",
 			"unique_global":   "SUM(CASE WHEN c.unique_global THEN 1 ELSE 0 END)",
 			"bots":            "SUM(CASE WHEN c.is_bot THEN 1 ELSE 0 END)", "cost": "SUM(c.cost)"})},
-		{"landing_clicks l JOIN clicks c ON c.click_id = l.click_id", "c.created_at", "c",
+		{landings, "c.created_at", "c",
 			partSums(map[string]string{"lp_clicks": "COUNT(*)"})},
-		{"conversions v JOIN clicks c ON c.click_id = v.click_id", convTime, "v", partSums(map[string]string{
+		{conversions, convTime, "v", partSums(map[string]string{
 			"leads":             "SUM(CASE WHEN v.status = 'lead' THEN 1 ELSE 0 END)",
 			"sales":             "SUM(CASE WHEN v.status = 'sale' THEN 1 ELSE 0 END)",
 			"rejected":          "SUM(CASE WHEN v.status = 'rejected' THEN 1 ELSE 0 END)",
@@ -345,7 +370,7 @@ func statsParts(q *StatsQuery) []statsPart {
 
 // ReadsRaw reports whether StatsRows answers q from the raw rows rather
 // than the hourly rollup.
-func ReadsRaw(q *StatsQuery) bool { return statsParts(q)[0].ids != "s" }
+func ReadsRaw(q *StatsQuery) bool { return (&DB{}).statsParts(q)[0].ids != "s" }
 
 // StatsRows sums the statistics by q's buckets and dimensions.
 func (db *DB) StatsRows(ctx context.Context, q StatsQuery) ([]StatsRow, error) {
@@ -355,7 +380,7 @@ func (db *DB) StatsRows(ctx context.Context, q StatsQuery) ([]StatsRow, error) {
 	bucket, off := q.Bucket.Milliseconds(), q.Offset.Milliseconds()
 	var out []StatsRow
 	index := map[string]int{}
-	for _, p := range statsParts(&q) {
+	for _, p := range db.statsParts(&q) {
 		prefix := p.ids + "."
 		cols := []string{fmt.Sprintf("(%s + %d) / %d * %d - %d", p.time, off, bucket, bucket, off)}
 		for _, d := range q.Dims {
@@ -438,7 +463,7 @@ func (db *DB) StreamStats(ctx context.Context, q StatsQuery, stretches []Stretch
 	for _, st := range stretches {
 		q.Offset = st.Offset
 		off := st.Offset.Milliseconds()
-		for _, p := range statsParts(&q) {
+		for _, p := range db.statsParts(&q) {
 			b := fmt.Sprintf("(%s + %d) / %d * %d - %d", p.time, off, bucket, bucket, off)
 			// The first bucket may have started in the stretch before.
 			cols := []string{fmt.Sprintf("CASE WHEN %s < %d THEN %d ELSE %s END AS b", b, toDB(st.From), toDB(st.First), b)}
@@ -541,7 +566,11 @@ func (db *DB) SpreadCost(ctx context.Context, q CostQuery, total track.Money) (i
 	f.cmp("created_at < ?", toDB(q.To), true)
 	f.eq("traffic_source_id", q.TrafficSourceID, q.TrafficSourceID != 0)
 	if q.SubID1 != "" {
-		f.cmp(db.rawDimSQL("sub_id_1")+" = ?", q.SubID1, true)
+		sub := "COALESCE(json_extract(c.details, '$.sub_id_1'), '')"
+		if db.engine == Postgres {
+			sub = clickDimSQL("sub_id_1")
+		}
+		f.cmp(sub+" = ?", q.SubID1, true)
 	}
 	var n int
 	err := db.tx(ctx, func(tx *Tx) error {
@@ -589,6 +618,19 @@ func (db *DB) SpreadCost(ctx context.Context, q CostQuery, total track.Money) (i
 		if _, err := tx.exec(ctx, "UPDATE clicks AS c SET cost = CASE WHEN id <= ? THEN CAST(? AS BIGINT) ELSE CAST(? AS BIGINT) END"+f.sql(), args...); err != nil {
 			return err
 		}
+		if db.engine == SQLite {
+			// The facts of the same clicks: one campaign's range of them.
+			ff := filter{}
+			ff.eq("campaign_id", q.CampaignID, true)
+			ff.cmp("created_at >= ?", toDB(q.From), true)
+			ff.cmp("created_at < ?", toDB(q.To), true)
+			ff.eq("traffic_source_id", q.TrafficSourceID, q.TrafficSourceID != 0)
+			ff.eq("sub_id_1", q.SubID1, q.SubID1 != "")
+			if _, err := tx.exec(ctx, "UPDATE click_facts AS c SET cost = (SELECT k.cost FROM clicks k WHERE k.click_id = c.click_id)"+
+				ff.sql(), ff.args...); err != nil {
+				return err
+			}
+		}
 		deltas := map[StatsKey]*Stats{}
 		for i, r := range rows {
 			c := share
@@ -628,6 +670,13 @@ func (db *DB) PurgeClicks(ctx context.Context, before time.Time, limit int) (int
 		if _, err := tx.exec(ctx, `DELETE FROM landing_clicks WHERE click_id IN (SELECT click_id FROM clicks
 			WHERE created_at < ? ORDER BY id LIMIT ?)`, toDB(before), limit); err != nil {
 			return err
+		}
+		if db.engine == SQLite {
+			if _, err := tx.exec(ctx, `DELETE FROM click_facts WHERE (campaign_id, created_at, click_id) IN
+				(SELECT campaign_id, created_at, click_id FROM clicks WHERE created_at < ? ORDER BY id LIMIT ?)`,
+				toDB(before), limit); err != nil {
+				return err
+			}
 		}
 		res, err := tx.exec(ctx, `DELETE FROM clicks WHERE id IN (SELECT id FROM clicks WHERE created_at < ?
 			ORDER BY id LIMIT ?)`, toDB(before), limit)
