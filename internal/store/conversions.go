@@ -171,7 +171,7 @@ func (tx *Tx) SetClickSubIDs(ctx context.Context, c *track.Click, subs map[int]s
 	for i, v := range subs {
 		if i >= 0 && i < len(c.SubIDs) {
 			set = append(set, fmt.Sprintf("sub_id_%d = ?", i+1))
-			vals = append(vals, track.CleanText(v))
+			vals = append(vals, orNull(track.CleanText(v)))
 		}
 	}
 	if len(set) == 0 {

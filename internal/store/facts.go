@@ -21,55 +21,108 @@ var factColumns = func() []string {
 	return out
 }()
 
-// factValues appends the click_facts values of c, whose text is clean
-// (cleanClick), to dst.
-func factValues(c *track.Click, dst []any) []any {
-	dst = append(dst, c.CampaignID, toDB(c.CreatedAt), c.ClickID, c.StreamID, c.OfferID, c.LandingID, c.TrafficSourceID,
-		int64(c.Cost), c.IsBot, c.UniqueCampaign, c.UniqueStream, c.UniqueGlobal,
-		c.Country, c.Region, c.City, c.ISP, c.ConnectionType, c.Language, c.DeviceType, c.OS, c.OSVersion,
-		c.Browser, c.BrowserVersion, c.ExternalID, c.Source, c.CreativeID, c.AdCampaignID, c.Keyword)
-	for _, s := range c.SubIDs {
-		dst = append(dst, s)
-	}
-	return dst
+// factInts is how many of factColumns come first and are always written.
+const factInts = 12
+
+// factTexts returns c's values for factColumns[factInts:].
+func factTexts(c *track.Click) [16 + track.MaxSubIDs]string {
+	var out [16 + track.MaxSubIDs]string
+	copy(out[:], []string{c.Country, c.Region, c.City, c.ISP, c.ConnectionType, c.Language, c.DeviceType, c.OS,
+		c.OSVersion, c.Browser, c.BrowserVersion, c.ExternalID, c.Source, c.CreativeID, c.AdCampaignID, c.Keyword})
+	copy(out[16:], c.SubIDs[:])
+	return out
 }
 
+// factMask has a bit for each text value of c that is not empty: the
+// columns an insert names (the others are NULL, which reports read as
+// empty). Most of a click's values are empty, and a value not bound is
+// the cheapest.
+func factMask(c *track.Click) uint64 {
+	var m uint64
+	for i, v := range factTexts(c) {
+		if v != "" {
+			m |= 1 << i
+		}
+	}
+	return m
+}
+
+// factsPerInsert is how many rows one INSERT into click_facts writes.
 const factsPerInsert = 32
 
-var insertFactsFull, insertFactOne = insertFactsSQL(factsPerInsert), insertFactsSQL(1)
+// maxFactShapes bounds the statements prepared for column sets: traffic
+// has a few (a source sends the same parameters); past the bound, rows
+// name every column.
+const maxFactShapes = 64
 
-func insertFactsSQL(n int) string {
-	row := "(" + placeholders(len(factColumns)) + ")"
-	return "INSERT INTO click_facts (" + strings.Join(factColumns, ", ") + ") VALUES " +
+func insertFactsSQL(mask uint64, n int) string {
+	cols := append([]string{}, factColumns[:factInts]...)
+	for i, c := range factColumns[factInts:] {
+		if mask&(1<<i) != 0 {
+			cols = append(cols, c)
+		}
+	}
+	row := "(" + placeholders(len(cols)) + ")"
+	return "INSERT INTO click_facts (" + strings.Join(cols, ", ") + ") VALUES " +
 		strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
 }
 
-// insertFacts writes the facts of clicks (clean text) in tx (SQLite).
+// insertFacts writes the facts of clicks (clean text) in tx (SQLite),
+// those with the same values present together.
 func (tx *Tx) insertFacts(ctx context.Context, clicks []track.Click) error {
-	full, err := tx.stmt(ctx, insertFactsFull)
-	if err != nil {
-		return fmt.Errorf("store: prepare click facts insert: %w", err)
-	}
-	one, err := tx.stmt(ctx, insertFactOne)
-	if err != nil {
-		return fmt.Errorf("store: prepare click facts insert: %w", err)
+	byMask := map[uint64][]int{}
+	var masks []uint64
+	for i := range clicks {
+		m := factMask(&clicks[i])
+		if _, ok := byMask[m]; !ok {
+			if _, known := tx.db.factShapes.Load(m); !known && tx.db.factShapeCount.Load() >= maxFactShapes {
+				m = 1<<(16+track.MaxSubIDs) - 1 // every column
+			}
+			masks = append(masks, m)
+		}
+		byMask[m] = append(byMask[m], i)
 	}
 	args := make([]any, 0, len(factColumns)*factsPerInsert)
-	for len(clicks) > 0 {
-		n, stmt := 1, one
-		if len(clicks) >= factsPerInsert {
-			n, stmt = factsPerInsert, full
+	for _, m := range masks {
+		if _, loaded := tx.db.factShapes.LoadOrStore(m, true); !loaded {
+			tx.db.factShapeCount.Add(1)
 		}
-		args = args[:0]
-		for i := range clicks[:n] {
-			args = factValues(&clicks[i], args)
+		rows := byMask[m]
+		for len(rows) > 0 {
+			n := 1
+			if len(rows) >= factsPerInsert {
+				n = factsPerInsert
+			}
+			stmt, err := tx.stmt(ctx, insertFactsSQL(m, n))
+			if err != nil {
+				return fmt.Errorf("store: prepare click facts insert: %w", err)
+			}
+			args = args[:0]
+			for _, i := range rows[:n] {
+				c := &clicks[i]
+				args = append(args, c.CampaignID, toDB(c.CreatedAt), c.ClickID, c.StreamID, c.OfferID, c.LandingID,
+					c.TrafficSourceID, int64(c.Cost), c.IsBot, c.UniqueCampaign, c.UniqueStream, c.UniqueGlobal)
+				for j, v := range factTexts(c) {
+					if m&(1<<j) != 0 {
+						args = append(args, orNull(v))
+					}
+				}
+			}
+			if _, err := stmt.ExecContext(ctx, args...); err != nil {
+				return fmt.Errorf("store: insert the facts of %d clicks: %w", n, err)
+			}
+			rows = rows[n:]
 		}
-		if _, err := stmt.ExecContext(ctx, args...); err != nil {
-			return fmt.Errorf("store: insert the facts of %d clicks: %w", n, err)
-		}
-		clicks = clicks[n:]
 	}
 	return nil
+}
+
+// orNull is s, or NULL for the empty string (reports read NULL as empty).
+func orNull(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }
 
 // cleanClick returns c with its text from the visitor made storable on

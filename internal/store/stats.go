@@ -178,7 +178,7 @@ func (db *DB) rawDimSQL(d string) string {
 		case "unique":
 			return "CASE WHEN c.unique_campaign THEN 'yes' ELSE 'no' END"
 		}
-		return "c." + d
+		return "COALESCE(c." + d + ", '')"
 	}
 	return clickDimSQL(d)
 }

@@ -40,6 +40,10 @@ type DB struct {
 	rebound sync.Map      // query with ? → query with $n (PostgreSQL only)
 	stmts   sync.Map      // query → *sql.Stmt prepared on write, for hot writes
 	rollup  atomic.Pointer[Rollup]
+	// factShapes are the column sets of click_facts inserts prepared so
+	// far (SQLite), and how many.
+	factShapes     sync.Map
+	factShapeCount atomic.Int64
 }
 
 // Open opens the store named by dsn. An empty dsn or a "sqlite:" path opens
