@@ -612,31 +612,43 @@ func (tx *Tx) rawDims(ctx context.Context, r *Rollup, from, to int64) (map[DimsK
 	if len(campaigns) == 0 {
 		return out, nil
 	}
-	cols := make([]string, len(clickColumns))
-	for i, c := range clickColumns {
-		cols[i] = "c." + c
-	}
-	where := " WHERE c.campaign_id IN (" + strings.Join(campaigns, ", ") + ") AND c.created_at >= ? AND c.created_at < ?"
+	in := " IN (" + strings.Join(campaigns, ", ") + ")"
+	where := " WHERE c.campaign_id" + in + " AND c.created_at >= ? AND c.created_at < ?"
 	dc := dayCache{r: r}
-	parts := []struct {
-		sql  string
-		stat func(*track.Click, *track.Conversion) Stats
-	}{
-		{"SELECT " + strings.Join(cols, ", ") + ", '', 0, 0 FROM clicks c" + where,
-			func(c *track.Click, _ *track.Conversion) Stats { return clickStat(c) }},
-		{"SELECT " + strings.Join(cols, ", ") + ", '', 0, 0 FROM clicks c JOIN landing_clicks l ON l.click_id = c.click_id" + where,
+	// What a row of the day's clicks, landing clicks or conversions
+	// counts for, by the click's values.
+	type part struct {
+		from, extra string
+		stat        func(*track.Click, *track.Conversion) Stats
+	}
+	parts := []part{
+		{"FROM %s" + where, "'', 0, 0", func(c *track.Click, _ *track.Conversion) Stats { return clickStat(c) }},
+		{"FROM %s JOIN landing_clicks l ON l.click_id = c.click_id" + where, "'', 0, 0",
 			func(*track.Click, *track.Conversion) Stats { return Stats{LPClicks: 1} }},
-		{"SELECT " + strings.Join(cols, ", ") + ", v.status, v.payout, v.cost FROM clicks c JOIN conversions v ON v.click_id = c.click_id" + where,
+		{"FROM %s JOIN conversions v ON v.click_id = c.click_id" + where, "v.status, v.payout, v.cost",
 			func(_ *track.Click, v *track.Conversion) Stats { return conversionStats(v) }},
 	}
+	// SQLite reads click_facts (a campaign's range is sequential there),
+	// PostgreSQL clicks.
+	cols := "c." + strings.Join(clickColumns, ", c.")
+	table, scan := "clicks c", scanClick
+	if tx.db.engine == SQLite {
+		cols, table, scan = factDimColumns, "click_facts c", scanFactDims
+	}
+	if tx.db.engine == SQLite {
+		// From the conversions of the day's clicks rather than a lookup
+		// per click.
+		parts[2].from = "FROM conversions v JOIN %s ON c.campaign_id = v.campaign_id AND c.created_at = v.click_time " +
+			"AND c.click_id = v.click_id WHERE v.campaign_id" + in + " AND v.click_time >= ? AND v.click_time < ?"
+	}
 	for _, p := range parts {
-		rows, err := tx.query(ctx, p.sql, from, to)
+		rows, err := tx.query(ctx, "SELECT "+cols+", "+p.extra+" "+fmt.Sprintf(p.from, table), from, to)
 		if err != nil {
 			return nil, err
 		}
 		for rows.Next() {
 			var v track.Conversion
-			c, err := scanClick(tailScanner{rows, []any{&v.Status, &v.Payout, &v.Cost}})
+			c, err := scan(tailScanner{rows, []any{&v.Status, &v.Payout, &v.Cost}})
 			if err != nil {
 				rows.Close()
 				return nil, err
@@ -649,6 +661,24 @@ func (tx *Tx) rawDims(ctx context.Context, r *Rollup, from, to int64) (map[DimsK
 		}
 	}
 	return out, nil
+}
+
+// factDimColumns are the columns of click_facts c that scanFactDims reads:
+// what the daily rollup by value needs of a click.
+const factDimColumns = "c.created_at, c.campaign_id, c.traffic_source_id, c.offer_id, c.cost, c.is_bot, c.unique_campaign, " +
+	"c.unique_stream, c.unique_global, COALESCE(c.country, ''), COALESCE(c.region, ''), COALESCE(c.device_type, ''), " +
+	"COALESCE(c.os, ''), COALESCE(c.browser, ''), COALESCE(c.language, ''), COALESCE(c.connection_type, '')"
+
+func scanFactDims(r scanner) (track.Click, error) {
+	var (
+		c  track.Click
+		at int64
+	)
+	err := r.Scan(&at, &c.CampaignID, &c.TrafficSourceID, &c.OfferID, &c.Cost, &c.IsBot, &c.UniqueCampaign,
+		&c.UniqueStream, &c.UniqueGlobal, &c.Country, &c.Region, &c.DeviceType, &c.OS, &c.Browser, &c.Language,
+		&c.ConnectionType)
+	c.CreatedAt = fromDB(at)
+	return c, err
 }
 
 // tailScanner scans the rest of a row into tail after what the scanner it
