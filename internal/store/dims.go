@@ -638,7 +638,8 @@ func (tx *Tx) rawDims(ctx context.Context, r *Rollup, from, to int64) (map[DimsK
 	if tx.db.engine == SQLite {
 		// From the conversions of the day's clicks rather than a lookup
 		// per click.
-		parts[2].from = "FROM conversions v JOIN %s ON c.campaign_id = v.campaign_id AND c.created_at = v.click_time " +
+		parts[1].from = "FROM %s CROSS JOIN landing_clicks l ON l.click_id = c.click_id" + where
+		parts[2].from = "FROM conversions v CROSS JOIN %s ON c.campaign_id = v.campaign_id AND c.created_at = v.click_time " +
 			"AND c.click_id = v.click_id WHERE v.campaign_id" + in + " AND v.click_time >= ? AND v.click_time < ?"
 	}
 	for _, p := range parts {

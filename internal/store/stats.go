@@ -341,10 +341,12 @@ func (db *DB) statsParts(q *StatsQuery) []statsPart {
 	landings := "landing_clicks l JOIN clicks c ON c.click_id = l.click_id"
 	conversions := "conversions v JOIN clicks c ON c.click_id = v.click_id"
 	if db.engine == SQLite {
+		// CROSS JOIN fixes the order of the loops (SQLite's planner has no
+		// statistics): the range of the facts, then the landing clicks of
+		// each; the range of conversions, then the facts of each.
 		clicks = "click_facts c"
-		landings = "landing_clicks l JOIN clicks k ON k.click_id = l.click_id JOIN click_facts c ON c.campaign_id = k.campaign_id " +
-			"AND c.created_at = k.created_at AND c.click_id = k.click_id"
-		conversions = "conversions v JOIN click_facts c ON c.campaign_id = v.campaign_id AND c.created_at = v.click_time " +
+		landings = "click_facts c CROSS JOIN landing_clicks l ON l.click_id = c.click_id"
+		conversions = "conversions v CROSS JOIN click_facts c ON c.campaign_id = v.campaign_id AND c.created_at = v.click_time " +
 			"AND c.click_id = v.click_id"
 	}
 	return []statsPart{
