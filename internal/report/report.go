@@ -8,14 +8,18 @@ package report
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
 	"sort"
 	"strconv"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/trackd/trackd/internal/lowpri"
 	"github.com/trackd/trackd/internal/store"
 	"github.com/trackd/trackd/internal/track"
 )
@@ -129,7 +133,7 @@ func run(ctx context.Context, db *store.DB, q Query, p plan) (*Result, error) {
 			if store.ReadsRaw(&sq) {
 				source = "raw"
 			}
-			part, err := db.StatsRows(ctx, sq)
+			part, err := statsRows(ctx, db, sq)
 			if err != nil {
 				return nil, err
 			}
@@ -159,6 +163,47 @@ func run(ctx context.Context, db *store.DB, q Query, p plan) (*Result, error) {
 	res.Count = len(res.Rows)
 	res.Rows = res.Rows[min(p.offset, len(res.Rows)):min(p.offset+p.limit, len(res.Rows))]
 	return res, nil
+}
+
+// statsRows is db.StatsRows(q). A read of raw rows is cut into as many
+// pieces of whole buckets as there are CPUs, read at once, each on a
+// low-priority thread: raw reads are the slow ones, and SQLite runs a
+// query on one core.
+func statsRows(ctx context.Context, db *store.DB, q store.StatsQuery) ([]store.StatsRow, error) {
+	n := runtime.GOMAXPROCS(0)
+	if !store.ReadsRaw(&q) || n < 2 || q.To.Sub(q.From) < time.Duration(n)*q.Bucket {
+		return db.StatsRows(ctx, q)
+	}
+	bucket, off := q.Bucket.Milliseconds(), q.Offset.Milliseconds()
+	from, to := q.From.UnixMilli(), q.To.UnixMilli()
+	cuts := []int64{from}
+	for i := 1; i < n; i++ {
+		c := from + (to-from)*int64(i)/int64(n)
+		c = (c+off)/bucket*bucket - off // a bucket's start
+		if c > cuts[len(cuts)-1] && c < to {
+			cuts = append(cuts, c)
+		}
+	}
+	cuts = append(cuts, to)
+	parts := make([][]store.StatsRow, len(cuts)-1)
+	errs := make([]error, len(parts))
+	var wg sync.WaitGroup
+	for i := range parts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			lowpri.Do(func() {
+				piece := q
+				piece.From, piece.To = time.UnixMilli(cuts[i]).UTC(), time.UnixMilli(cuts[i+1]).UTC()
+				parts[i], errs[i] = db.StatsRows(ctx, piece)
+			})
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return slices.Concat(parts...), nil
 }
 
 // storeQuery is the store's query for q: buckets, dimensions (col[i] is

@@ -346,6 +346,11 @@ func (db *DB) statsParts(q *StatsQuery) []statsPart {
 		// each; the range of conversions, then the facts of each.
 		clicks = "click_facts c"
 		landings = "click_facts c CROSS JOIN landing_clicks l ON l.click_id = c.click_id"
+		if _, ok := q.Where["campaign_id"]; !ok {
+			// Every campaign: the landing clicks are fewer than the clicks.
+			landings = "landing_clicks l CROSS JOIN clicks k ON k.click_id = l.click_id CROSS JOIN click_facts c " +
+				"ON c.campaign_id = k.campaign_id AND c.created_at = k.created_at AND c.click_id = k.click_id"
+		}
 		conversions = "conversions v CROSS JOIN click_facts c ON c.campaign_id = v.campaign_id AND c.created_at = v.click_time " +
 			"AND c.click_id = v.click_id"
 	}
