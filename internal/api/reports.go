@@ -89,6 +89,9 @@ func (a *API) report(w http.ResponseWriter, r *http.Request, q report.Query, for
 	if format == "csv" {
 		return a.export(w, r, q, s.Timezone)
 	}
+	// A report may take longer than the server's write timeout allows an
+	// answer (it is short for the click path's sake): its own bound holds.
+	http.NewResponseController(w).SetWriteDeadline(time.Now().Add(ReportTimeout + 10*time.Second))
 	ctx, cancel := context.WithTimeout(r.Context(), ReportTimeout)
 	defer cancel()
 	// Reports run at a low priority: the click path comes first.
@@ -112,6 +115,7 @@ var ExportTimeout = 15 * time.Minute
 // error is an ordinary error answer; after it, the body is cut short and
 // the error logged.
 func (a *API) export(w http.ResponseWriter, r *http.Request, q report.Query, tz string) error {
+	http.NewResponseController(w).SetWriteDeadline(time.Now().Add(ExportTimeout + 10*time.Second))
 	ctx, cancel := context.WithTimeout(r.Context(), ExportTimeout)
 	defer cancel()
 	out := &lazyHeader{w: w}

@@ -35,6 +35,7 @@ timed() { # name query [runs]
 }
 camp=$(curl -sf -H "Authorization: Bearer $key" "$api/campaigns" | grep -o '"id":[0-9]*' | head -1 | cut -d: -f2)
 alias=$(curl -sf -H "Authorization: Bearer $key" "$api/campaigns/$camp" | sed -n 's/.*"alias":"\([^"]*\)".*/\1/p')
+if [ -z "${SKIP_REPORTS:-}" ]; then # SKIP_REPORTS=1: the export and the click runs only
 echo "== reports, $runs runs each"
 timed "day × campaign, last 30 days" "group_by=day,campaign&range=last_30_days"
 timed "day × campaign, last 30 days, America/New_York" "group_by=day,campaign&range=last_30_days&timezone=America/New_York"
@@ -46,6 +47,7 @@ timed "country × offer, 30 days" "group_by=country,offer&range=last_30_days"
 timed "day × os, one campaign, US and DE, 30 days" "group_by=day,os&range=last_30_days&campaign=$camp&where=country+in+US,DE"
 timed "country × offer, 30 days, America/New_York" "group_by=country,offer&range=last_30_days&timezone=America/New_York" "$raw_runs"
 timed "top 100 sub_id_1, one campaign, 30 days" "group_by=sub_id_1&range=last_30_days&campaign=$camp&sort=-clicks&limit=100" "$raw_runs"
+fi
 
 echo "== CSV export: sub_id_2 × day × campaign, 30 days"
 pid=$(pgrep -f "$bin/trackd serve")
