@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/trackd/trackd/internal/outbound"
+	"github.com/trackd/trackd/internal/lowpri"
 	"github.com/trackd/trackd/internal/server"
 	"github.com/trackd/trackd/internal/track"
 )
@@ -93,6 +94,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		go http.Serve(dl, mux)
 		log.Info("profiling on", "addr", dl.Addr().String())
 	}
+	// Reports get processors of their own, on low-priority threads.
+	lowpri.Reserve()
 	srv, err := server.New(ctx, db, log, cfg)
 	if err != nil {
 		return err

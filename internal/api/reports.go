@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/trackd/trackd/internal/lowpri"
 	"github.com/trackd/trackd/internal/report"
 	"github.com/trackd/trackd/internal/store"
 	"github.com/trackd/trackd/internal/track"
@@ -94,9 +93,7 @@ func (a *API) report(w http.ResponseWriter, r *http.Request, q report.Query, for
 	http.NewResponseController(w).SetWriteDeadline(time.Now().Add(ReportTimeout + 10*time.Second))
 	ctx, cancel := context.WithTimeout(r.Context(), ReportTimeout)
 	defer cancel()
-	// Reports run at a low priority: the click path comes first.
-	var res *report.Result
-	lowpri.Do(func() { res, err = report.Run(ctx, a.db, q, s.Timezone, time.Now()) })
+	res, err := report.Run(ctx, a.db, q, s.Timezone, time.Now())
 	if err != nil {
 		if ctx.Err() != nil && r.Context().Err() == nil {
 			return &Error{Status: http.StatusServiceUnavailable, Code: "timeout",
@@ -119,8 +116,7 @@ func (a *API) export(w http.ResponseWriter, r *http.Request, q report.Query, tz 
 	ctx, cancel := context.WithTimeout(r.Context(), ExportTimeout)
 	defer cancel()
 	out := &lazyHeader{w: w}
-	var err error
-	lowpri.Do(func() { err = report.Export(ctx, a.db, q, tz, time.Now(), csv.NewWriter(out)) })
+	err := report.Export(ctx, a.db, q, tz, time.Now(), csv.NewWriter(out))
 	if err != nil && out.started {
 		a.log.Error("report export cut short", "err", err)
 		return nil

@@ -20,9 +20,35 @@ var Nice = func() int {
 	return 10
 }()
 
+// slots bounds how much low-priority work runs at once; see Reserve.
+var slots = make(chan struct{}, 1)
+
+// Reserve gives low-priority work processors of its own: a goroutine
+// running on a low-priority thread keeps its Go processor (P) while the
+// kernel leaves the thread waiting, so without spare Ps the click path
+// would lose one per report. Reserve adds n Ps to GOMAXPROCS (unless the
+// GOMAXPROCS environment variable fixes it) and lets n pieces of work run
+// at once; it returns n. Call it once, at start, before any Do.
+func Reserve() int {
+	n := max(1, runtime.GOMAXPROCS(0)/2)
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + n)
+	} else {
+		n = 1
+	}
+	slots = make(chan struct{}, n)
+	return n
+}
+
+// Slots is how many pieces of work Do runs at once.
+func Slots() int { return cap(slots) }
+
 // Do runs f on a thread of its own at priority Nice and returns when f
-// does; a panic in f is raised again in the caller.
+// does, after waiting for a slot (see Reserve); a panic in f is raised
+// again in the caller.
 func Do(f func()) {
+	slots <- struct{}{}
+	defer func() { <-slots }()
 	var (
 		done  = make(chan struct{})
 		fault any

@@ -1,8 +1,12 @@
 package lowpri
 
 import (
+	"os"
 	"runtime"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func TestDoRunsAtLowPriority(t *testing.T) {
@@ -34,4 +38,36 @@ func TestDoPassesPanicsOn(t *testing.T) {
 	}()
 	Do(func() { panic("boom") })
 	t.Error("Do returned after a panic")
+}
+
+func TestReserve(t *testing.T) {
+	before := runtime.GOMAXPROCS(0)
+	defer func() { runtime.GOMAXPROCS(before); slots = make(chan struct{}, 1) }()
+	n := Reserve()
+	if n < 1 || Slots() != n {
+		t.Fatalf("Reserve = %d, Slots = %d", n, Slots())
+	}
+	if got := runtime.GOMAXPROCS(0); os.Getenv("GOMAXPROCS") == "" && got != before+n {
+		t.Errorf("GOMAXPROCS %d after Reserve, want %d + %d", got, before, n)
+	}
+	// n pieces of work run at once, no more.
+	var running, most atomic.Int32
+	var wg sync.WaitGroup
+	for range 4 * n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			Do(func() {
+				r := running.Add(1)
+				for m := most.Load(); r > m && !most.CompareAndSwap(m, r); m = most.Load() {
+				}
+				time.Sleep(5 * time.Millisecond)
+				running.Add(-1)
+			})
+		}()
+	}
+	wg.Wait()
+	if most.Load() > int32(n) {
+		t.Errorf("%d pieces of work ran at once, want at most %d", most.Load(), n)
+	}
 }

@@ -7,10 +7,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/trackd/trackd/internal/lowpri"
 	"github.com/trackd/trackd/internal/store"
 )
 
-// Export writes the rows of q as CSV to w, a header first: every row
+// Export writes the rows of q as CSV to w (reading on a low-priority
+// thread, see lowpri), a header first: every row
 // unless q.Limit says fewer (at most MaxExportRows). The database sums and
 // orders the rows and they are written as they come, so memory does not
 // grow with their number: ordered by the dimensions that are not time,
@@ -102,26 +104,28 @@ func Export(ctx context.Context, db *store.DB, q Query, defaultTZ string, now ti
 		}
 	}
 	w.Write(header)
-	err = db.StreamStats(ctx, sq, stretched, func(r *store.StatsRow) error {
-		if !started || !slices.Equal(groupKey, r.Dims) {
-			if started {
-				if err := flush(); err != nil {
-					return err
+	lowpri.Do(func() {
+		err = db.StreamStats(ctx, sq, stretched, func(r *store.StatsRow) error {
+			if !started || !slices.Equal(groupKey, r.Dims) {
+				if started {
+					if err := flush(); err != nil {
+						return err
+					}
 				}
+				started, groupKey = true, append(groupKey[:0], r.Dims...)
 			}
-			started, groupKey = true, append(groupKey[:0], r.Dims...)
-		}
-		var ls []string
-		for _, d := range timeDims {
-			ls = append(ls, timeLabel(d, r.Bucket.In(p.loc)))
-		}
-		l := strings.Join(ls, "\x00")
-		if sums[l] == nil {
-			sums[l] = &store.Stats{}
-			labels = append(labels, l)
-		}
-		sums[l].Add(&r.Stats)
-		return nil
+			var ls []string
+			for _, d := range timeDims {
+				ls = append(ls, timeLabel(d, r.Bucket.In(p.loc)))
+			}
+			l := strings.Join(ls, "\x00")
+			if sums[l] == nil {
+				sums[l] = &store.Stats{}
+				labels = append(labels, l)
+			}
+			sums[l].Add(&r.Stats)
+			return nil
+		})
 	})
 	if err == nil && started {
 		err = flush()

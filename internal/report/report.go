@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -124,7 +123,8 @@ func run(ctx context.Context, db *store.DB, q Query, p plan) (*Result, error) {
 		source = "daily"
 		// Whole days of the daily rollup: one read for the whole range.
 		byDay := slices.ContainsFunc(q.GroupBy, func(d string) bool { return slices.Contains(timeDims, d) })
-		if rows, err = db.DimsRows(ctx, sq, byDay, p.matches); err != nil {
+		lowpri.Do(func() { rows, err = db.DimsRows(ctx, sq, byDay, p.matches) })
+		if err != nil {
 			return nil, err
 		}
 	} else {
@@ -165,14 +165,20 @@ func run(ctx context.Context, db *store.DB, q Query, p plan) (*Result, error) {
 	return res, nil
 }
 
-// statsRows is db.StatsRows(q). A read of raw rows is cut into as many
-// pieces of whole buckets as there are CPUs, read at once, each on a
-// low-priority thread: raw reads are the slow ones, and SQLite runs a
-// query on one core.
+// statsRows is db.StatsRows(q), on a low-priority thread (reports run
+// there: the click path comes first). A read of raw rows is cut into as many
+// pieces of whole buckets as low-priority work may run at once
+// (lowpri.Slots: half the CPUs), read at once: raw reads are the slow
+// ones, and SQLite runs a query on one core.
 func statsRows(ctx context.Context, db *store.DB, q store.StatsQuery) ([]store.StatsRow, error) {
-	n := runtime.GOMAXPROCS(0)
+	n := lowpri.Slots()
 	if !store.ReadsRaw(&q) || n < 2 || q.To.Sub(q.From) < time.Duration(n)*q.Bucket {
-		return db.StatsRows(ctx, q)
+		var (
+			rows []store.StatsRow
+			err  error
+		)
+		lowpri.Do(func() { rows, err = db.StatsRows(ctx, q) })
+		return rows, err
 	}
 	bucket, off := q.Bucket.Milliseconds(), q.Offset.Milliseconds()
 	from, to := q.From.UnixMilli(), q.To.UnixMilli()

@@ -48,7 +48,6 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		v.Add("_pragma", "journal_mode(WAL)")
 		v.Add("_pragma", "synchronous(NORMAL)")
 		v.Add("_pragma", "foreign_keys(1)")
-		v.Add("_pragma", "temp_store(MEMORY)")
 		for i := 0; i+1 < len(extra); i += 2 {
 			v.Add(extra[i], extra[i+1])
 		}
@@ -56,7 +55,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	}
 	// BEGIN IMMEDIATE takes the write lock at the start of a transaction,
 	// so two writers never deadlock upgrading a read lock.
-	write, err := sql.Open("sqlite", dsn("_txlock", "immediate"))
+	write, err := sql.Open("sqlite", dsn("_txlock", "immediate", "_pragma", "temp_store(MEMORY)"))
 	if err != nil {
 		return nil, fmt.Errorf("store: open sqlite: %w", err)
 	}
@@ -68,7 +67,8 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
 	}
 	// Readers sort big reports (exports) through temporary files rather
-	// than memory.
+	// than memory (the driver runs the pragmas in its own order: one
+	// temp_store per connection).
 	read, err := sql.Open("sqlite", dsn("_pragma", "query_only(1)", "_pragma", "temp_store(FILE)"))
 	if err != nil {
 		write.Close()
