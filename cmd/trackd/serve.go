@@ -12,8 +12,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/trackd/trackd/internal/outbound"
 	"github.com/trackd/trackd/internal/lowpri"
+	"github.com/trackd/trackd/internal/outbound"
 	"github.com/trackd/trackd/internal/server"
 	"github.com/trackd/trackd/internal/track"
 )
