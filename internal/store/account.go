@@ -298,6 +298,21 @@ func (db *DB) DeleteCurrencyRate(ctx context.Context, currency string) error {
 
 // Settings returns the account settings; missing ones have their defaults.
 func (db *DB) Settings(ctx context.Context) (track.Settings, error) {
+	s, err := db.accountSettings(ctx)
+	if err != nil {
+		return s, err
+	}
+	key, err := db.Secret(ctx, SecretPostbackKey)
+	if err != nil {
+		return s, err
+	}
+	s.PostbackKey = string(key)
+	return s, nil
+}
+
+// accountSettings returns the stored settings over their defaults,
+// without the postback key.
+func (db *DB) accountSettings(ctx context.Context) (track.Settings, error) {
 	s := track.DefaultSettings()
 	var raw string
 	err := db.queryRow(ctx, "SELECT value FROM settings WHERE key = 'account'").Scan(&raw)
@@ -309,11 +324,6 @@ func (db *DB) Settings(ctx context.Context) (track.Settings, error) {
 			return s, fmt.Errorf("store: decode settings: %w", err)
 		}
 	}
-	key, err := db.Secret(ctx, SecretPostbackKey)
-	if err != nil {
-		return s, err
-	}
-	s.PostbackKey = string(key)
 	return s, nil
 }
 

@@ -43,10 +43,10 @@ func rolledValues(c *track.Click) [10]string {
 
 // DimsKey is the key of a row of stats_daily_dims.
 type DimsKey struct {
-	Dim                                int
-	Day                                int64 // local midnight in the rollup's zone, UTC ms
-	CampaignID, TrafficSourceID, OffID int64
-	Value                              string
+	Dim                                  int
+	Day                                  int64 // local midnight in the rollup's zone, UTC ms
+	CampaignID, TrafficSourceID, OfferID int64
+	Value                                string
 }
 
 // Rollup says which zone the days of stats_daily_dims are in, and from
@@ -124,16 +124,9 @@ func (tx *Tx) putRollup(ctx context.Context, r Rollup) error {
 func (db *DB) initRollup(ctx context.Context) error {
 	// The account's zone, without the secrets Settings also reads (Init
 	// makes them after Migrate).
-	s := track.DefaultSettings()
-	var raw string
-	err := db.queryRow(ctx, "SELECT value FROM settings WHERE key = 'account'").Scan(&raw)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("store: read settings: %w", err)
-	}
-	if raw != "" {
-		if err := json.Unmarshal([]byte(raw), &s); err != nil {
-			return fmt.Errorf("store: decode settings: %w", err)
-		}
+	s, err := db.accountSettings(ctx)
+	if err != nil {
+		return err
 	}
 	loc, err := time.LoadLocation(s.Timezone)
 	if err != nil {
@@ -235,15 +228,7 @@ func clickDims(r *Rollup, clicks []track.Click) map[DimsKey]*Stats {
 
 var dimsKeyColumns = []string{"dim", "day", "campaign_id", "traffic_source_id", "offer_id", "value"}
 
-var addDimsSQL = func() string {
-	var set []string
-	for _, c := range statsColumns {
-		set = append(set, c+" = stats_daily_dims."+c+" + excluded."+c)
-	}
-	cols := append(append([]string{}, dimsKeyColumns...), statsColumns...)
-	return "INSERT INTO stats_daily_dims (" + strings.Join(cols, ", ") + ") VALUES (" + placeholders(len(cols)) +
-		") ON CONFLICT (" + strings.Join(dimsKeyColumns, ", ") + ") DO UPDATE SET " + strings.Join(set, ", ")
-}()
+var addDimsSQL = addSQL("stats_daily_dims", dimsKeyColumns)
 
 // dimsSince returns the rollup's since as the store has it now, in tx:
 // the in-memory one may be a backfill step behind (it only moves back,
@@ -294,7 +279,7 @@ func applyDims(deltas map[DimsKey]*Stats, r Rollup, since func() (int64, error),
 		if k.Day < from {
 			continue
 		}
-		if err := exec(append([]any{k.Dim, k.Day, k.CampaignID, k.TrafficSourceID, k.OffID, k.Value}, s.values()...)); err != nil {
+		if err := exec(append([]any{k.Dim, k.Day, k.CampaignID, k.TrafficSourceID, k.OfferID, k.Value}, s.values()...)); err != nil {
 			return fmt.Errorf("store: add to the daily statistics: %w", err)
 		}
 	}

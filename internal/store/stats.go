@@ -50,15 +50,19 @@ func (s *Stats) Add(o *Stats) {
 var statsKeyColumns = []string{"hour", "campaign_id", "stream_id", "offer_id", "landing_id", "traffic_source_id"}
 
 // addStatsSQL adds one delta to its row, making it when new.
-var addStatsSQL = func() string {
+var addStatsSQL = addSQL("stats_hourly", statsKeyColumns)
+
+// addSQL is the statement that adds a delta of the statistics to the row
+// of table whose key columns are keys, making it when new.
+func addSQL(table string, keys []string) string {
 	var set []string
 	for _, c := range statsColumns {
-		set = append(set, c+" = stats_hourly."+c+" + excluded."+c)
+		set = append(set, c+" = "+table+"."+c+" + excluded."+c)
 	}
-	cols := append(append([]string{}, statsKeyColumns...), statsColumns...)
-	return "INSERT INTO stats_hourly (" + strings.Join(cols, ", ") + ") VALUES (" + placeholders(len(cols)) +
-		") ON CONFLICT (" + strings.Join(statsKeyColumns, ", ") + ") DO UPDATE SET " + strings.Join(set, ", ")
-}()
+	cols := append(append([]string{}, keys...), statsColumns...)
+	return "INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES (" + placeholders(len(cols)) +
+		") ON CONFLICT (" + strings.Join(keys, ", ") + ") DO UPDATE SET " + strings.Join(set, ", ")
+}
 
 func hourOf(t time.Time) int64 { return toDB(t) / 3_600_000 * 3_600_000 }
 
