@@ -24,7 +24,12 @@ var clickColumns = []string{"click_id", "created_at", "campaign_id", "stream_id"
 // scratch space for the details JSON.
 func clickValues(c *track.Click, dst []any, buf []byte) ([]any, []byte) {
 	cl := cleanClick(c)
-	buf = appendDetails(buf[:0], &cl)
+	return cleanClickValues(&cl, dst, buf)
+}
+
+// cleanClickValues is clickValues of a click whose text is clean.
+func cleanClickValues(cl *track.Click, dst []any, buf []byte) ([]any, []byte) {
+	buf = appendDetails(buf[:0], cl)
 	return append(dst, cl.ClickID, toDB(cl.CreatedAt), cl.CampaignID, cl.StreamID, cl.OfferID, cl.LandingID, cl.TrafficSourceID,
 		cl.ExternalID, int64(cl.Cost), cl.Country, cl.DeviceType, cl.OS, cl.Browser, cl.IsBot,
 		cl.UniqueCampaign, cl.UniqueStream, cl.UniqueGlobal, string(buf)), buf
@@ -57,19 +62,19 @@ func (db *DB) InsertClicks(ctx context.Context, clicks []track.Click) error {
 		}
 		args := make([]any, 0, len(clickColumns)*clicksPerInsert)
 		var buf []byte
-		for len(clicks) > 0 {
+		for rest := clean; len(rest) > 0; {
 			n, stmt := 1, one
-			if len(clicks) >= clicksPerInsert {
+			if len(rest) >= clicksPerInsert {
 				n, stmt = clicksPerInsert, full
 			}
 			args = args[:0]
-			for i := range clicks[:n] {
-				args, buf = clickValues(&clicks[i], args, buf)
+			for i := range rest[:n] {
+				args, buf = cleanClickValues(&rest[i], args, buf)
 			}
 			if _, err := stmt.ExecContext(ctx, args...); err != nil {
-				return fmt.Errorf("store: insert %d clicks from %s: %w", n, clicks[0].ClickID, err)
+				return fmt.Errorf("store: insert %d clicks from %s: %w", n, rest[0].ClickID, err)
 			}
-			clicks = clicks[n:]
+			rest = rest[n:]
 		}
 		if err := tx.insertFacts(ctx, clean); err != nil {
 			return err
