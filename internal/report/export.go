@@ -16,12 +16,12 @@ import (
 // unless q.Limit says fewer (at most MaxExportRows). The database sums and
 // orders the rows and they are written as they come, so memory does not
 // grow with their number: ordered by the dimensions that are not time,
-// then time. Sorting by a metric, or grouping by affiliate network or by
-// what the daily rollup answers, builds the report in memory instead
-// (sorted by a metric: at most MaxRows rows).
+// then time. A sort (by a metric or a dimension), a grouping by affiliate
+// network, or what the daily rollup answers builds the report in memory
+// instead (sorted: at most MaxRows rows).
 func Export(ctx context.Context, db *store.DB, q Query, defaultTZ string, now time.Time, w *csv.Writer) error {
 	max := MaxExportRows
-	if s := trimSort(q.Sort); s != "" && !slices.Contains(q.GroupBy, s) {
+	if q.Sort != "" {
 		max = MaxRows
 	}
 	p, err := makePlan(q, defaultTZ, now, max)
@@ -142,13 +142,6 @@ type enough struct{}
 func (enough) Error() string { return "enough rows" }
 
 var errEnough error = enough{}
-
-func trimSort(s string) string {
-	if len(s) > 0 && s[0] == '-' {
-		return s[1:]
-	}
-	return s
-}
 
 // bucketStart is the start of the bucket t falls in, in t's zone.
 func bucketStart(t time.Time, bucket time.Duration) time.Time {

@@ -801,6 +801,7 @@ func TestExportMatchesReport(t *testing.T) {
 			rfc(report.Query{GroupBy: []string{"day_of_week", "hour"}, Where: []string{"sub_id_1 not_empty"}}),
 			rfc(report.Query{GroupBy: []string{"sub_id_1", "day"}, Having: []string{"conversions > 0"}, Offset: 3, Limit: 5}),
 			rfc(report.Query{GroupBy: []string{"sub_id_1"}, Sort: "-revenue"}),
+			rfc(report.Query{GroupBy: []string{"sub_id_1", "day"}, Sort: "-sub_id_1"}),
 			{Range: "last_7_days", GroupBy: []string{"country", "offer"}},
 			rfc(report.Query{GroupBy: []string{"affiliate_network", "country"}}),
 		} {
@@ -838,6 +839,12 @@ func TestExportMatchesReport(t *testing.T) {
 				if k := strings.Join(rec, ","); !want[k] {
 					t.Errorf("%v: exported row %s is not in the report", q.GroupBy, k)
 					break
+				}
+			}
+			// A sort holds in the file.
+			for i := 2; q.Sort == "-sub_id_1" && i < len(recs); i++ {
+				if recs[i][0] > recs[i-1][0] {
+					t.Errorf("sorted by -sub_id_1, %q comes after %q", recs[i][0], recs[i-1][0])
 				}
 			}
 		}
