@@ -55,6 +55,9 @@ const factsPerInsert = 32
 // name every column.
 const maxFactShapes = 64
 
+// allFacts is the mask of every text column.
+const allFacts = 1<<(16+track.MaxSubIDs) - 1
+
 func insertFactsSQL(mask uint64, n int) string {
 	cols := append([]string{}, factColumns[:factInts]...)
 	for i, c := range factColumns[factInts:] {
@@ -74,10 +77,10 @@ func (tx *Tx) insertFacts(ctx context.Context, clicks []track.Click) error {
 	var masks []uint64
 	for i := range clicks {
 		m := factMask(&clicks[i])
+		if _, known := tx.db.factShapes.Load(m); !known && tx.db.factShapeCount.Load() >= maxFactShapes {
+			m = allFacts
+		}
 		if _, ok := byMask[m]; !ok {
-			if _, known := tx.db.factShapes.Load(m); !known && tx.db.factShapeCount.Load() >= maxFactShapes {
-				m = 1<<(16+track.MaxSubIDs) - 1 // every column
-			}
 			masks = append(masks, m)
 		}
 		byMask[m] = append(byMask[m], i)
