@@ -861,17 +861,22 @@ func TestExportAcrossDaylightSaving(t *testing.T) {
 		camp := se.Create("/campaigns", fmt.Sprintf(`{"alias":"dst","name":"dst","streams":[{"type":"default","offers":[{"offer_id":%d}]}]}`, offer))
 		secret, _ := db.Secret(ctx, store.SecretClickID)
 		ids, _ := clickid.NewGenerator(secret)
-		// Hourly clicks from Oct 31 to Nov 3 2026 UTC (the change is Nov 1,
-		// 06:00 UTC), with a raw value so that the export reads raw rows.
-		var clicks []track.Click
-		for at := time.Date(2026, 10, 31, 0, 0, 0, 0, time.UTC); at.Before(time.Date(2026, 11, 3, 0, 0, 0, 0, time.UTC)); at = at.Add(time.Hour) {
-			c := track.Click{ClickID: ids.New(at).String(), CreatedAt: at, CampaignID: camp, Cost: 1000}
-			c.SubIDs[0] = "z"
-			clicks = append(clicks, c)
+		// A click every hour of [from, to), with a raw value so that the
+		// export reads raw rows.
+		hourly := func(from, to time.Time) {
+			t.Helper()
+			var clicks []track.Click
+			for at := from; at.Before(to); at = at.Add(time.Hour) {
+				c := track.Click{ClickID: ids.New(at).String(), CreatedAt: at, CampaignID: camp, Cost: 1000}
+				c.SubIDs[0] = "z"
+				clicks = append(clicks, c)
+			}
+			if err := db.InsertClicks(ctx, clicks); err != nil {
+				t.Fatal(err)
+			}
 		}
-		if err := db.InsertClicks(ctx, clicks); err != nil {
-			t.Fatal(err)
-		}
+		// From Oct 31 to Nov 3 2026 UTC (the change is Nov 1, 06:00 UTC).
+		hourly(time.Date(2026, 10, 31, 0, 0, 0, 0, time.UTC), time.Date(2026, 11, 3, 0, 0, 0, 0, time.UTC))
 		var buf strings.Builder
 		q := report.Query{From: "2026-10-31", To: "2026-11-02", Timezone: "America/New_York", GroupBy: []string{"day", "sub_id_1"}}
 		if err := report.Export(ctx, db, q, "UTC", time.Now(), csv.NewWriter(&buf)); err != nil {
@@ -888,15 +893,7 @@ func TestExportAcrossDaylightSaving(t *testing.T) {
 		}
 		// And to summer time (March 14, 2027, 07:00 UTC): a day of 23 hours,
 		// exported and built in memory.
-		clicks = nil
-		for at := time.Date(2027, 3, 13, 5, 0, 0, 0, time.UTC); at.Before(time.Date(2027, 3, 16, 4, 0, 0, 0, time.UTC)); at = at.Add(time.Hour) {
-			c := track.Click{ClickID: ids.New(at).String(), CreatedAt: at, CampaignID: camp, Cost: 1000}
-			c.SubIDs[0] = "z"
-			clicks = append(clicks, c)
-		}
-		if err := db.InsertClicks(ctx, clicks); err != nil {
-			t.Fatal(err)
-		}
+		hourly(time.Date(2027, 3, 13, 5, 0, 0, 0, time.UTC), time.Date(2027, 3, 16, 4, 0, 0, 0, time.UTC))
 		want = map[string]string{"2027-03-13": "24", "2027-03-14": "23", "2027-03-15": "24"}
 		for _, dims := range [][]string{{"day", "sub_id_1"}, {"day"}} {
 			q = report.Query{From: "2027-03-13", To: "2027-03-15", Timezone: "America/New_York", GroupBy: dims}
