@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -407,11 +406,11 @@ func TestWebhooks(t *testing.T) {
 		allow(e)
 		const secret = "webhook-secret-0123456789"
 		type call struct {
-			event, status string
-			signed        bool
-			key           string
+			event, status, click string
+			signed               bool
+			key                  string
 		}
-		calls := make(chan call, 10)
+		calls := make(chan call, 64)
 		ln, _ := net.Listen("tcp", "127.0.0.1:0")
 		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			body, _ := io.ReadAll(r.Body)
@@ -428,8 +427,8 @@ func TestWebhooks(t *testing.T) {
 				}
 			}
 			json.Unmarshal(body, &v)
-			calls <- call{v.Event, v.Conversion.Status, hmac.Equal([]byte(mac), []byte(hex.EncodeToString(m.Sum(nil)))) &&
-				v.Click.ExternalID == "E1", r.Header.Get("Idempotency-Key")}
+			calls <- call{v.Event, v.Conversion.Status, v.Click.ExternalID,
+				hmac.Equal([]byte(mac), []byte(hex.EncodeToString(m.Sum(nil)))), r.Header.Get("Idempotency-Key")}
 		})}
 		go srv.Serve(ln)
 		defer srv.Close()
@@ -448,14 +447,29 @@ func TestWebhooks(t *testing.T) {
 				t.Fatalf("webhook calls: %+v, want 2", got)
 			}
 		}
-		// Two jobs of one target may be sent at once: order by job.
-		sort.Slice(got, func(i, j int) bool {
-			a, b := got[i].key, got[j].key
-			return len(a) < len(b) || len(a) == len(b) && a < b
-		})
 		if got[0].event != "conversion.created" || got[0].status != "lead" || got[1].event != "conversion.updated" ||
-			got[1].status != "sale" || !got[0].signed || !got[1].signed || got[0].key == got[1].key || got[0].key == "" {
+			got[1].status != "sale" || !got[0].signed || !got[1].signed || got[0].key == got[1].key || got[0].key == "" ||
+			got[0].click != "E1" {
 			t.Errorf("webhook calls %+v: want created/lead then updated/sale, both signed, distinct idempotency keys", got)
+		}
+		// A conversion's changes reach a target in order, however close.
+		const n = 16
+		for i := range n {
+			id := e.click(fmt.Sprint("O", i))
+			e.postback("subid=" + id + "&status=lead&payout=1")
+			e.postback("subid=" + id + "&status=sale")
+		}
+		seen := map[string]string{}
+		for range 2 * n {
+			select {
+			case c := <-calls:
+				if c.status == "sale" && seen[c.click] != "lead" {
+					t.Errorf("click %s: the sale reached the webhook before the lead", c.click)
+				}
+				seen[c.click] = c.status
+			case <-time.After(30 * time.Second):
+				t.Fatalf("webhook calls: %d of %d", len(seen), n)
+			}
 		}
 		// An admin sees the secret, a viewer does not.
 		if body := e.API("GET", "/webhooks", "", 200); !strings.Contains(body, secret) {

@@ -157,8 +157,13 @@ func (db *DB) ClaimJobs(ctx context.Context, n int, busy []string, now, lease ti
 	var out []track.OutboundJob
 	err := db.tx(ctx, func(tx *Tx) error {
 		args := []any{track.JobPending, toDB(now), toDB(now)}
+		// A job waits for the earlier jobs of its conversion and target
+		// (lead, then sale): a receiver sees a conversion's changes in order.
 		q := `SELECT id FROM (SELECT id FROM outbound_jobs WHERE state = ? AND next_attempt_at <= ? AND lease_until <= ?
-			AND target NOT IN (SELECT target FROM outbound_targets WHERE paused)`
+			AND target NOT IN (SELECT target FROM outbound_targets WHERE paused)
+			AND NOT EXISTS (SELECT 1 FROM outbound_jobs e WHERE e.conversion_id = outbound_jobs.conversion_id
+				AND e.target = outbound_jobs.target AND e.id < outbound_jobs.id AND e.state = ?)`
+		args = append(args, track.JobPending)
 		if len(busy) > 0 {
 			q += " AND host NOT IN (" + placeholders(len(busy)) + ")"
 			for _, h := range busy {
