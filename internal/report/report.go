@@ -223,6 +223,7 @@ func storeQuery(ctx context.Context, db *store.DB, q Query, p *plan) (sq store.S
 	if slices.Contains(q.GroupBy, "hour") {
 		sq.Bucket = time.Hour
 	}
+	sq.Whole = !slices.ContainsFunc(q.GroupBy, func(d string) bool { return slices.Contains(timeDims, d) })
 	col = make([]int, len(q.GroupBy))
 	for i, d := range q.GroupBy {
 		c := d

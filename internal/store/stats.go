@@ -210,8 +210,11 @@ type StatsQuery struct {
 	// offset; anything finer reads raw rows.
 	Bucket time.Duration
 	Offset time.Duration
-	Dims   []string           // of StatsDims and RawDims
-	Where  map[string][]int64 // dimension → the values it may take
+	// Whole sums the range as one bucket (starting at From): a report
+	// with no time dimension needs no more.
+	Whole bool
+	Dims  []string           // of StatsDims and RawDims
+	Where map[string][]int64 // dimension → the values it may take
 	// ByConversionTime counts conversions when they happened instead of
 	// at their click's time (raw rows).
 	ByConversionTime bool
@@ -394,16 +397,22 @@ func (db *DB) StatsRows(ctx context.Context, q StatsQuery) ([]StatsRow, error) {
 	for _, p := range db.statsParts(&q) {
 		prefix := p.ids + "."
 		cols := []string{fmt.Sprintf("(%s + %d) / %d * %d - %d", p.time, off, bucket, bucket, off)}
+		group := []string{cols[0]}
+		if q.Whole && len(q.Dims) > 0 {
+			// One bucket: grouped by the dimensions alone (a number in
+			// GROUP BY would name a column).
+			cols, group = []string{strconv.FormatInt(toDB(q.From), 10)}, nil
+		}
 		for _, d := range q.Dims {
+			e := prefix + d
 			if slices.Contains(RawDims, d) {
-				cols = append(cols, db.rawDimSQL(d))
-			} else {
-				cols = append(cols, prefix+d)
+				e = db.rawDimSQL(d)
 			}
+			cols, group = append(cols, e), append(group, e)
 		}
 		where, args := db.statsWhere(&q, p, q.From, q.To)
 		query := "SELECT " + strings.Join(cols, ", ") + ", " + strings.Join(p.sums, ", ") + " FROM " + p.from +
-			" WHERE " + where + " GROUP BY " + strings.Join(cols, ", ")
+			" WHERE " + where + " GROUP BY " + strings.Join(group, ", ")
 		rows, err := db.query(ctx, query, args...)
 		if err != nil {
 			return nil, fmt.Errorf("store: statistics: %w", err)
