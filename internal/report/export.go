@@ -20,11 +20,11 @@ import (
 // network, or what the daily rollup answers builds the report in memory
 // instead (sorted: at most MaxRows rows).
 func Export(ctx context.Context, db *store.DB, q Query, defaultTZ string, now time.Time, w *csv.Writer) error {
-	max := MaxExportRows
+	maxRows := MaxExportRows
 	if q.Sort != "" {
-		max = MaxRows
+		maxRows = MaxRows
 	}
-	p, err := makePlan(q, defaultTZ, now, max)
+	p, err := makePlan(q, defaultTZ, now, maxRows)
 	if err != nil {
 		return err
 	}
@@ -34,7 +34,7 @@ func Export(ctx context.Context, db *store.DB, q Query, defaultTZ string, now ti
 	}
 	sq.From, sq.To = p.from, p.to
 	header := append(append([]string{}, q.GroupBy...), MetricNames...)
-	if max == MaxRows || slices.Contains(q.GroupBy, "affiliate_network") || db.DimsEligible(&sq, p.loc) {
+	if maxRows == MaxRows || slices.Contains(q.GroupBy, "affiliate_network") || db.DimsEligible(&sq, p.loc) {
 		q.Limit = p.limit
 		res, err := run(ctx, db, q, p)
 		if err != nil {

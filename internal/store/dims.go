@@ -357,9 +357,11 @@ func (db *DB) DimsRows(ctx context.Context, q StatsQuery, byDay bool, match func
 	if byDay {
 		group = append(group, "day")
 	}
+	nIDs := 0 // the object dimensions, grouped after the day
 	for _, d := range q.Dims {
 		if !slices.Contains(RolledDims, d) {
 			group = append(group, d)
+			nIDs++
 		}
 	}
 	where := []string{"dim IN (0, ?)", "day >= ?", "day < ?"}
@@ -408,7 +410,7 @@ func (db *DB) DimsRows(ctx context.Context, q StatsQuery, byDay bool, match func
 	for rows.Next() {
 		var (
 			day  int64
-			ids  = make([]int64, len(group)-b2iInt(byDay))
+			ids  = make([]int64, nIDs)
 			d    int
 			val  string
 			st   Stats
@@ -488,13 +490,6 @@ func (db *DB) DimsRows(ctx context.Context, q StatsQuery, byDay bool, match func
 		out = append(out, g.row)
 	}
 	return out, nil
-}
-
-func b2iInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // BackfillDims fills one more day of stats_daily_dims from the raw rows:

@@ -327,11 +327,7 @@ func partSums(set map[string]string) []string {
 // hour, conversions count at their click's time and no dimension is raw;
 // else the raw clicks, landing clicks and conversions.
 func (db *DB) statsParts(q *StatsQuery) []statsPart {
-	raw := q.Bucket%time.Hour != 0 || q.Offset%time.Hour != 0 || q.ByConversionTime || len(q.Match) > 0
-	for _, d := range q.Dims {
-		raw = raw || slices.Contains(RawDims, d)
-	}
-	if !raw {
+	if !ReadsRaw(q) {
 		sums := make([]string, len(statsColumns))
 		for i, c := range statsColumns {
 			sums[i] = "SUM(" + c + ")"
@@ -397,7 +393,13 @@ func (db *DB) noLandingClicks(ctx context.Context, q *StatsQuery) (bool, error) 
 
 // ReadsRaw reports whether StatsRows answers q from the raw rows rather
 // than the hourly rollup.
-func ReadsRaw(q *StatsQuery) bool { return (&DB{}).statsParts(q)[0].ids != "s" }
+func ReadsRaw(q *StatsQuery) bool {
+	raw := q.Bucket%time.Hour != 0 || q.Offset%time.Hour != 0 || q.ByConversionTime || len(q.Match) > 0
+	for _, d := range q.Dims {
+		raw = raw || slices.Contains(RawDims, d)
+	}
+	return raw
+}
 
 // StatsRows sums the statistics by q's buckets and dimensions.
 func (db *DB) StatsRows(ctx context.Context, q StatsQuery) ([]StatsRow, error) {
