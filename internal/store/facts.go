@@ -58,6 +58,10 @@ const maxFactShapes = 64
 // allFacts is the mask of every text column.
 const allFacts = 1<<(16+track.MaxSubIDs) - 1
 
+// factShape is the text of the inserts of one column set: full for
+// factsPerInsert rows, one for a row.
+type factShape struct{ full, one string }
+
 func insertFactsSQL(mask uint64, n int) string {
 	cols := append([]string{}, factColumns[:factInts]...)
 	for i, c := range factColumns[factInts:] {
@@ -87,16 +91,21 @@ func (tx *Tx) insertFacts(ctx context.Context, clicks []track.Click) error {
 	}
 	args := make([]any, 0, len(factColumns)*factsPerInsert)
 	for _, m := range masks {
-		if _, loaded := tx.db.factShapes.LoadOrStore(m, true); !loaded {
-			tx.db.factShapeCount.Add(1)
+		shape, ok := tx.db.factShapes.Load(m)
+		if !ok {
+			var loaded bool
+			shape, loaded = tx.db.factShapes.LoadOrStore(m, &factShape{insertFactsSQL(m, factsPerInsert), insertFactsSQL(m, 1)})
+			if !loaded {
+				tx.db.factShapeCount.Add(1)
+			}
 		}
 		rows := byMask[m]
 		for len(rows) > 0 {
-			n := 1
+			n, query := 1, shape.(*factShape).one
 			if len(rows) >= factsPerInsert {
-				n = factsPerInsert
+				n, query = factsPerInsert, shape.(*factShape).full
 			}
-			stmt, err := tx.stmt(ctx, insertFactsSQL(m, n))
+			stmt, err := tx.stmt(ctx, query)
 			if err != nil {
 				return fmt.Errorf("store: prepare click facts insert: %w", err)
 			}

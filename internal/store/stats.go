@@ -310,6 +310,11 @@ func validStatsQuery(q *StatsQuery) error {
 type statsPart struct {
 	from, time, ids string
 	sums            []string
+	// row and add are the part row by row (SQLite raw reads, summed in
+	// Go): integer expressions of one source row, and how they add to
+	// the statistics.
+	row []string
+	add func(s *Stats, v []int64)
 }
 
 func partSums(set map[string]string) []string {
@@ -332,7 +337,7 @@ func (db *DB) statsParts(q *StatsQuery) []statsPart {
 		for i, c := range statsColumns {
 			sums[i] = "SUM(" + c + ")"
 		}
-		return []statsPart{{"stats_hourly s", "s.hour", "s", sums}}
+		return []statsPart{{from: "stats_hourly s", time: "s.hour", ids: "s", sums: sums}}
 	}
 	convTime := "v.click_time"
 	if q.ByConversionTime {
@@ -362,9 +367,20 @@ func (db *DB) statsParts(q *StatsQuery) []statsPart {
 			"unique_campaign": "SUM(CASE WHEN c.unique_campaign THEN 1 ELSE 0 END)",
 			"unique_stream":   "SUM(CASE WHEN c.unique_stream THEN 1 ELSE 0 END)",
 			"unique_global":   "SUM(CASE WHEN c.unique_global THEN 1 ELSE 0 END)",
-			"bots":            "SUM(CASE WHEN c.is_bot THEN 1 ELSE 0 END)", "cost": "SUM(c.cost)"})},
+			"bots":            "SUM(CASE WHEN c.is_bot THEN 1 ELSE 0 END)", "cost": "SUM(c.cost)"}),
+			// click_facts keeps the flags as 0 or 1.
+			[]string{"c.unique_campaign + 2 * c.unique_stream + 4 * c.unique_global + 8 * c.is_bot", "c.cost"},
+			func(s *Stats, v []int64) {
+				s.Clicks++
+				s.UniqueCampaign += v[0] & 1
+				s.UniqueStream += v[0] >> 1 & 1
+				s.UniqueGlobal += v[0] >> 2 & 1
+				s.Bots += v[0] >> 3 & 1
+				s.Cost += v[1]
+			}},
 		{landings, "c.created_at", "c",
-			partSums(map[string]string{"lp_clicks": "COUNT(*)"})},
+			partSums(map[string]string{"lp_clicks": "COUNT(*)"}),
+			[]string{}, func(s *Stats, _ []int64) { s.LPClicks++ }},
 		{conversions, convTime, "v", partSums(map[string]string{
 			"leads":             "SUM(CASE WHEN v.status = 'lead' THEN 1 ELSE 0 END)",
 			"sales":             "SUM(CASE WHEN v.status = 'sale' THEN 1 ELSE 0 END)",
@@ -374,7 +390,26 @@ func (db *DB) statsParts(q *StatsQuery) []statsPart {
 			"revenue_confirmed": "SUM(CASE WHEN v.status IN ('sale', 'rebill') THEN v.payout ELSE 0 END)",
 			"revenue_rejected":  "SUM(CASE WHEN v.status = 'rejected' THEN v.payout ELSE 0 END)",
 			"cost":              "SUM(v.cost)",
-		})},
+		}),
+			[]string{"CASE v.status WHEN 'lead' THEN 1 WHEN 'sale' THEN 2 WHEN 'rejected' THEN 3 WHEN 'rebill' THEN 4 " +
+				"ELSE 0 END", "v.payout", "v.cost"},
+			func(s *Stats, v []int64) {
+				switch v[0] {
+				case 1:
+					s.Leads++
+					s.RevenueHold += v[1]
+				case 2:
+					s.Sales++
+					s.RevenueConfirmed += v[1]
+				case 3:
+					s.Rejected++
+					s.RevenueRejected += v[1]
+				case 4:
+					s.Rebills++
+					s.RevenueConfirmed += v[1]
+				}
+				s.Cost += v[2]
+			}},
 	}
 }
 
@@ -422,6 +457,13 @@ func (db *DB) StatsRows(ctx context.Context, q StatsQuery) ([]StatsRow, error) {
 		}
 	}
 	for _, p := range parts {
+		if db.engine == SQLite && p.add != nil {
+			var err error
+			if out, err = db.sumRows(ctx, &q, p, out, index); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		prefix := p.ids + "."
 		cols := []string{fmt.Sprintf("(%s + %d) / %d * %d - %d", p.time, off, bucket, bucket, off)}
 		group := []string{cols[0]}
@@ -471,6 +513,95 @@ func (db *DB) StatsRows(ctx context.Context, q StatsQuery) ([]StatsRow, error) {
 		if err := rows.Close(); err != nil {
 			return nil, fmt.Errorf("store: statistics: %w", err)
 		}
+	}
+	return out, nil
+}
+
+// sumRows is StatsRows' loop for part p read row by row and summed in Go,
+// into out and index (the position in out of a bucket and dimensions'
+// key). SQLite groups by sorting every row first, which cost more than
+// reading them (a report by sub id over a campaign's month: 1.3 s
+// against 0.5 s); a Go map groups them as they come.
+func (db *DB) sumRows(ctx context.Context, q *StatsQuery, p statsPart, out []StatsRow, index map[string]int) ([]StatsRow, error) {
+	bucket, off := q.Bucket.Milliseconds(), q.Offset.Milliseconds()
+	var cols []string
+	if !q.Whole {
+		cols = append(cols, fmt.Sprintf("(%s + %d) / %d * %d - %d", p.time, off, bucket, bucket, off))
+	}
+	// Ids scan as integers, values as text (no conversion per row).
+	ids := make([]bool, len(q.Dims))
+	for i, d := range q.Dims {
+		if slices.Contains(RawDims, d) {
+			cols = append(cols, db.rawDimSQL(d))
+		} else {
+			cols, ids[i] = append(cols, p.ids+"."+d), true
+		}
+	}
+	cols = append(cols, p.row...)
+	if len(cols) == 0 {
+		cols = []string{"1"}
+	}
+	where, args := db.statsWhere(q, p, q.From, q.To)
+	rows, err := db.query(ctx, "SELECT "+strings.Join(cols, ", ")+" FROM "+p.from+" WHERE "+where, args...)
+	if err != nil {
+		return out, fmt.Errorf("store: statistics: %w", err)
+	}
+	defer rows.Close()
+	var (
+		at    = toDB(q.From)
+		texts = make([]string, len(q.Dims))
+		nums  = make([]int64, len(q.Dims))
+		vals  = make([]int64, len(p.row))
+		dest  []any
+		key   []byte
+		one   int64
+	)
+	if !q.Whole {
+		dest = append(dest, &at)
+	}
+	for i := range q.Dims {
+		if ids[i] {
+			dest = append(dest, &nums[i])
+		} else {
+			dest = append(dest, &texts[i])
+		}
+	}
+	for i := range vals {
+		dest = append(dest, &vals[i])
+	}
+	if len(dest) == 0 {
+		dest = append(dest, &one)
+	}
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return out, fmt.Errorf("store: statistics: %w", err)
+		}
+		key = strconv.AppendInt(key[:0], at, 10)
+		for i := range q.Dims {
+			key = append(key, 0)
+			if ids[i] {
+				key = strconv.AppendInt(key, nums[i], 10)
+			} else {
+				key = append(key, texts[i]...)
+			}
+		}
+		i, ok := index[string(key)]
+		if !ok {
+			r := StatsRow{Bucket: fromDB(at), Dims: make([]string, len(q.Dims))}
+			for j := range r.Dims {
+				r.Dims[j] = texts[j]
+				if ids[j] {
+					r.Dims[j] = strconv.FormatInt(nums[j], 10)
+				}
+			}
+			i = len(out)
+			index[string(key)] = i
+			out = append(out, r)
+		}
+		p.add(&out[i].Stats, vals)
+	}
+	if err := rows.Err(); err != nil {
+		return out, fmt.Errorf("store: statistics: %w", err)
 	}
 	return out, nil
 }

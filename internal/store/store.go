@@ -41,7 +41,7 @@ type DB struct {
 	stmts   sync.Map      // query → *sql.Stmt prepared on write, for hot writes
 	rollup  atomic.Pointer[Rollup]
 	// factShapes are the column sets of click_facts inserts prepared so
-	// far (SQLite), and how many.
+	// far (SQLite; mask → *factShape), and how many.
 	factShapes     sync.Map
 	factShapeCount atomic.Int64
 }
