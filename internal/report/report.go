@@ -618,14 +618,12 @@ func timeLabel(dim string, t time.Time) string {
 	return ""
 }
 
+// sortRows orders rows by the metric or dimension by, else by the
+// dimensions in groupBy's order; ties (equal metrics) go by the
+// dimensions, ascending, so that the order never depends on how the rows
+// were read.
 func sortRows(rows []Row, groupBy []string, by string, desc bool) {
-	less := func(a, b *Row) int {
-		if by != "" {
-			if slices.Contains(groupBy, by) {
-				return compareDim(by, a.Dims[by], b.Dims[by])
-			}
-			return compareMetric(&a.Metrics, &b.Metrics, by)
-		}
+	byDims := func(a, b *Row) int {
 		for _, d := range groupBy {
 			if c := compareDim(d, a.Dims[d], b.Dims[d]); c != 0 {
 				return c
@@ -634,9 +632,21 @@ func sortRows(rows []Row, groupBy []string, by string, desc bool) {
 		return 0
 	}
 	sort.SliceStable(rows, func(i, j int) bool {
-		c := less(&rows[i], &rows[j])
+		a, b := &rows[i], &rows[j]
+		var c int
+		switch {
+		case by == "":
+			c = byDims(a, b)
+		case slices.Contains(groupBy, by):
+			c = compareDim(by, a.Dims[by], b.Dims[by])
+		default:
+			c = compareMetric(&a.Metrics, &b.Metrics, by)
+		}
 		if desc {
-			return c > 0
+			c = -c
+		}
+		if c == 0 {
+			c = byDims(a, b)
 		}
 		return c < 0
 	})
