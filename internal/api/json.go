@@ -44,6 +44,12 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // writeError writes err as an API error and logs the ones that are ours.
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	e := toAPIError(err)
+	if e.Status >= 500 && r.Context().Err() != nil {
+		// The client left (a closed tab, a timeout on its side): the work
+		// was cut short on purpose, nothing failed.
+		log.Debug("api request abandoned by the client", "method", r.Method, "path", r.URL.Path, "err", err)
+		return
+	}
 	if e.Status >= 500 {
 		log.Error("api request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
