@@ -109,7 +109,7 @@ func (db *DB) copyClicks(ctx context.Context, clicks []track.Click) error {
 	}
 	r := db.Rollup()
 	err = applyDims(clickDims(&r, clicks), r,
-		func() (int64, error) { return sinceOf(tx.QueryRow(ctx, db.q(db.rollupForShare()))) },
+		func() (Rollup, error) { return rollupNow(tx.QueryRow(ctx, db.q(db.rollupForShare()))) },
 		func(args []any) error {
 			_, err := tx.Exec(ctx, db.q(addDimsSQL), args...)
 			return err

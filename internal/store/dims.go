@@ -54,11 +54,16 @@ type DimsKey struct {
 type Rollup struct {
 	Zone  *time.Location
 	Since time.Time // a local midnight; days from it on are complete
+	// Rebuilding is the day before Since while BackfillDims rebuilds it
+	// (zero otherwise): writes to it are added, on top of what the
+	// backfill reads from the raw rows as they were when it started.
+	Rebuilding time.Time
 }
 
 type rollupJSON struct {
-	Zone  string `json:"zone"`
-	Since int64  `json:"since"`
+	Zone       string `json:"zone"`
+	Since      int64  `json:"since"`
+	Rebuilding int64  `json:"rebuilding,omitempty"`
 }
 
 // dayOf is the local midnight (UTC ms) of the day t is in.
@@ -111,11 +116,25 @@ func readRollup(row scanner) (Rollup, bool, error) {
 	if err != nil {
 		return Rollup{}, false, fmt.Errorf("store: rollup zone: %w", err)
 	}
-	return Rollup{Zone: loc, Since: fromDB(j.Since)}, true, nil
+	r := Rollup{Zone: loc, Since: fromDB(j.Since)}
+	if j.Rebuilding != 0 {
+		r.Rebuilding = fromDB(j.Rebuilding)
+	}
+	return r, true, nil
 }
 
 func (tx *Tx) putRollup(ctx context.Context, r Rollup) error {
-	return tx.putKV(ctx, "settings", "key", "rollup", jsonText(rollupJSON{r.Zone.String(), toDB(r.Since)}))
+	j := rollupJSON{Zone: r.Zone.String(), Since: toDB(r.Since)}
+	if !r.Rebuilding.IsZero() {
+		j.Rebuilding = toDB(r.Rebuilding)
+	}
+	return tx.putKV(ctx, "settings", "key", "rollup", jsonText(j))
+}
+
+// open reports whether a delta of day is written to stats_daily_dims:
+// the day is complete, or being rebuilt.
+func (r *Rollup) open(day int64) bool {
+	return day >= toDB(r.Since) || !r.Rebuilding.IsZero() && day == toDB(r.Rebuilding)
 }
 
 // initRollup starts the rollup in the account's zone: complete from the
@@ -230,11 +249,11 @@ var dimsKeyColumns = []string{"dim", "day", "campaign_id", "traffic_source_id", 
 
 var addDimsSQL = addSQL("stats_daily_dims", dimsKeyColumns)
 
-// dimsSince returns the rollup's since as the store has it now, in tx:
-// the in-memory one may be a backfill step behind (it only moves back,
+// dimsNow returns the rollup as the store has it now, in tx: the
+// in-memory one may be a backfill step behind (its since only moves back,
 // until the zone changes).
-func (tx *Tx) dimsSince(ctx context.Context) (int64, error) {
-	return sinceOf(tx.queryRow(ctx, tx.db.rollupForShare()))
+func (tx *Tx) dimsNow(ctx context.Context) (Rollup, error) {
+	return rollupNow(tx.queryRow(ctx, tx.db.rollupForShare()))
 }
 
 // rollupForShare reads the rollup state; on PostgreSQL it waits for a
@@ -246,38 +265,42 @@ func (db *DB) rollupForShare() string {
 	return "SELECT value FROM settings WHERE key = 'rollup'"
 }
 
-func sinceOf(row scanner) (int64, error) {
+func rollupNow(row scanner) (Rollup, error) {
 	r, ok, err := readRollup(row)
 	if err != nil || !ok {
-		return 1 << 62, err
+		return Rollup{Zone: time.UTC, Since: time.UnixMilli(1 << 62)}, err
 	}
-	return toDB(r.Since), nil
+	return r, nil
 }
 
 // AddDims adds deltas to their rows of stats_daily_dims. Rows of days the
 // backfill has not reached are left out: it counts them from the raw rows.
 func (tx *Tx) AddDims(ctx context.Context, deltas map[DimsKey]*Stats) error {
-	return applyDims(deltas, tx.db.Rollup(), func() (int64, error) { return tx.dimsSince(ctx) },
+	return applyDims(deltas, tx.db.Rollup(), func() (Rollup, error) { return tx.dimsNow(ctx) },
 		func(args []any) error {
 			_, err := tx.execPrepared(ctx, addDimsSQL, args...)
 			return err
 		})
 }
 
-// applyDims writes each delta whose day is complete in the rollup with
-// exec; since reads the store's since when a delta is older than r's.
-func applyDims(deltas map[DimsKey]*Stats, r Rollup, since func() (int64, error), exec func([]any) error) error {
-	from, checked := toDB(r.Since), false
+// applyDims writes each delta whose day is complete or being rebuilt in
+// the rollup with exec; now reads the store's rollup when a delta is
+// older than r's since.
+func applyDims(deltas map[DimsKey]*Stats, r Rollup, now func() (Rollup, error), exec func([]any) error) error {
+	var stored *Rollup
 	for k, s := range deltas {
-		if k.Day < from && !checked {
-			var err error
-			if from, err = since(); err != nil {
-				return err
+		if k.Day < toDB(r.Since) {
+			// Only the store says whether that day is being rebuilt.
+			if stored == nil {
+				n, err := now()
+				if err != nil {
+					return err
+				}
+				stored = &n
 			}
-			checked = true
-		}
-		if k.Day < from {
-			continue
+			if !stored.open(k.Day) {
+				continue
+			}
 		}
 		if err := exec(append([]any{k.Dim, k.Day, k.CampaignID, k.TrafficSourceID, k.OfferID, k.Value}, s.values()...)); err != nil {
 			return fmt.Errorf("store: add to the daily statistics: %w", err)
@@ -495,22 +518,42 @@ func (db *DB) DimsRows(ctx context.Context, q StatsQuery, byDay bool, match func
 // BackfillDims fills one more day of stats_daily_dims from the raw rows:
 // the day before the rollup's since, which then moves back to it. It
 // reports done when since is at or before the day of the oldest click (or
-// there are no clicks). A day is rebuilt in one write transaction, so
-// that no click, landing click or conversion change is counted twice or
-// missed: writes wait for it (about a second per 300,000 clicks).
+// there are no clicks).
+//
+// Nothing is counted twice or missed, and writes wait only for two short
+// transactions, not for the reading of the day's rows (seconds): the first
+// transaction empties the day and opens it to writes (Rollup.Rebuilding),
+// and begins a read transaction while it holds the write lock (SQLite) or
+// the rollup's row (PostgreSQL, which every write touching an older day
+// reads FOR SHARE), so that the read sees every write before the day was
+// opened and none after; the day's raw rows are then read and summed
+// outside any lock, and a second transaction adds the sums to what writes
+// added meanwhile and moves since back to the day. A failure in between
+// leaves the day open; the next step empties it and starts over.
 func (db *DB) BackfillDims(ctx context.Context) (done bool, err error) {
-	var next Rollup
-	err = db.tx(ctx, func(tx *Tx) error {
-		q := "SELECT value FROM settings WHERE key = 'rollup'"
-		if db.engine == Postgres {
-			q += " FOR UPDATE"
+	var (
+		start Rollup // the rollup the first transaction found
+		day   time.Time
+		snap  *sql.Tx // the raw rows as of the first transaction
+		next  Rollup  // what the rollup became
+	)
+	defer func() {
+		if snap != nil {
+			snap.Rollback()
 		}
-		r, ok, err := readRollup(tx.queryRow(ctx, q))
+		if err == nil && next.Zone != nil {
+			// Unless the zone moved meanwhile (then the next step starts over).
+			if cur := db.Rollup(); cur.Zone.String() == next.Zone.String() {
+				db.rollup.Store(&next)
+			}
+		}
+	}()
+	err = db.tx(ctx, func(tx *Tx) error {
+		r, ok, err := readRollup(tx.queryRow(ctx, db.rollupForUpdate()))
 		if err != nil || !ok {
 			done = true
 			return err
 		}
-		next = r
 		var oldest int64
 		err = tx.queryRow(ctx, "SELECT created_at FROM clicks ORDER BY click_id LIMIT 1").Scan(&oldest)
 		if errors.Is(err, sql.ErrNoRows) || err == nil && oldest >= toDB(r.Since) {
@@ -528,42 +571,90 @@ func (db *DB) BackfillDims(ctx context.Context) (done bool, err error) {
 			if _, err := tx.exec(ctx, "DELETE FROM stats_daily_dims WHERE day < ?", toDB(r.Since)); err != nil {
 				return err
 			}
-			next.Since = time.UnixMilli(0).UTC()
+			next = Rollup{Zone: r.Zone, Since: time.UnixMilli(0).UTC()}
 			return tx.putRollup(ctx, next)
 		}
 		if err != nil {
 			return err
 		}
 		y, m, d := r.Since.In(r.Zone).Date()
-		day := time.Date(y, m, d-1, 0, 0, 0, 0, r.Zone)
-		from, to := toDB(day), toDB(r.Since)
-		if _, err := tx.exec(ctx, "DELETE FROM stats_daily_dims WHERE day >= ? AND day < ?", from, to); err != nil {
+		start, day = r, time.Date(y, m, d-1, 0, 0, 0, 0, r.Zone)
+		if snap, err = db.snapshot(ctx); err != nil {
 			return err
 		}
-		deltas, err := tx.rawDims(ctx, &r, from, to)
+		if _, err := tx.exec(ctx, "DELETE FROM stats_daily_dims WHERE day >= ? AND day < ?", toDB(day), toDB(r.Since)); err != nil {
+			return err
+		}
+		r.Rebuilding = day
+		return tx.putRollup(ctx, r)
+	})
+	if err != nil || done {
 		if err != nil {
-			return err
+			err = fmt.Errorf("store: backfill the daily statistics: %w", err)
 		}
-		next.Since = day
-		err = applyDims(deltas, next, nil, func(args []any) error {
+		return done, err
+	}
+	backfillOpened(day)
+	deltas, err := (&Tx{db: db, tx: snap}).rawDims(ctx, &start, toDB(day), toDB(start.Since))
+	snap.Rollback()
+	snap = nil
+	if err != nil {
+		return false, fmt.Errorf("store: backfill the daily statistics: %w", err)
+	}
+	err = db.tx(ctx, func(tx *Tx) error {
+		r, ok, err := readRollup(tx.queryRow(ctx, db.rollupForUpdate()))
+		if err != nil || !ok || r.Zone.String() != start.Zone.String() || !r.Since.Equal(start.Since) ||
+			!r.Rebuilding.Equal(day) {
+			return err // moved meanwhile: the next step starts over
+		}
+		closed := Rollup{Zone: r.Zone, Since: day}
+		err = applyDims(deltas, closed, nil, func(args []any) error {
 			_, err := tx.execPrepared(ctx, addDimsSQL, args...)
 			return err
 		})
 		if err != nil {
 			return err
 		}
-		return tx.putRollup(ctx, next)
+		next = closed
+		return tx.putRollup(ctx, closed)
 	})
 	if err != nil {
+		next = Rollup{}
 		return false, fmt.Errorf("store: backfill the daily statistics: %w", err)
 	}
-	if next.Zone != nil {
-		// Unless the zone moved meanwhile (then the next step starts over).
-		if cur := db.Rollup(); cur.Zone.String() == next.Zone.String() {
-			db.rollup.Store(&next)
-		}
+	return false, nil
+}
+
+// backfillOpened runs when BackfillDims has opened day to writes, before it
+// reads the day's raw rows: tests write there.
+var backfillOpened = func(day time.Time) {}
+
+// rollupForUpdate reads the rollup state to change it; on PostgreSQL it
+// holds the row, for which writes to older days wait (rollupForShare).
+func (db *DB) rollupForUpdate() string {
+	if db.engine == Postgres {
+		return "SELECT value FROM settings WHERE key = 'rollup' FOR UPDATE"
 	}
-	return done, nil
+	return "SELECT value FROM settings WHERE key = 'rollup'"
+}
+
+// snapshot begins a read transaction and makes it take its snapshot of
+// the store now.
+func (db *DB) snapshot(ctx context.Context) (*sql.Tx, error) {
+	opts := &sql.TxOptions{}
+	if db.engine == Postgres {
+		opts = &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
+	}
+	tx, err := db.read.BeginTx(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	var n int64
+	if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM settings").Scan(&n); err != nil {
+		tx.Rollback()
+		return nil, err
+	}
+	return tx, nil
 }
 
 // rawDims sums the clicks made in [from, to), their landing clicks and
