@@ -53,6 +53,8 @@ func TestBackfillCountsWritesWhileItReads(t *testing.T) {
 		if err := db.SaveSettings(ctx, st); err != nil {
 			t.Fatal(err)
 		}
+		// A day's sums go in several transactions.
+		defer store.SetBackfillRowsPerTx(3)()
 		opened := 0
 		defer store.SetBackfillOpened(func(day time.Time) {
 			if opened++; opened > 3 {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strconv"
 	"strings"
@@ -58,12 +59,16 @@ type Rollup struct {
 	// (zero otherwise): writes to it are added, on top of what the
 	// backfill reads from the raw rows as they were when it started.
 	Rebuilding time.Time
+	// Opening identifies the backfill step that opened Rebuilding: another
+	// node's step may open the same day again.
+	Opening int64
 }
 
 type rollupJSON struct {
 	Zone       string `json:"zone"`
 	Since      int64  `json:"since"`
 	Rebuilding int64  `json:"rebuilding,omitempty"`
+	Opening    int64  `json:"opening,omitempty"`
 }
 
 // dayOf is the local midnight (UTC ms) of the day t is in.
@@ -118,7 +123,7 @@ func readRollup(row scanner) (Rollup, bool, error) {
 	}
 	r := Rollup{Zone: loc, Since: fromDB(j.Since)}
 	if j.Rebuilding != 0 {
-		r.Rebuilding = fromDB(j.Rebuilding)
+		r.Rebuilding, r.Opening = fromDB(j.Rebuilding), j.Opening
 	}
 	return r, true, nil
 }
@@ -126,7 +131,7 @@ func readRollup(row scanner) (Rollup, bool, error) {
 func (tx *Tx) putRollup(ctx context.Context, r Rollup) error {
 	j := rollupJSON{Zone: r.Zone.String(), Since: toDB(r.Since)}
 	if !r.Rebuilding.IsZero() {
-		j.Rebuilding = toDB(r.Rebuilding)
+		j.Rebuilding, j.Opening = toDB(r.Rebuilding), r.Opening
 	}
 	return tx.putKV(ctx, "settings", "key", "rollup", jsonText(j))
 }
@@ -585,7 +590,8 @@ func (db *DB) BackfillDims(ctx context.Context) (done bool, err error) {
 		if _, err := tx.exec(ctx, "DELETE FROM stats_daily_dims WHERE day >= ? AND day < ?", toDB(day), toDB(r.Since)); err != nil {
 			return err
 		}
-		r.Rebuilding = day
+		r.Rebuilding, r.Opening = day, rand.Int64()
+		start = r
 		return tx.putRollup(ctx, r)
 	})
 	if err != nil || done {
@@ -601,29 +607,51 @@ func (db *DB) BackfillDims(ctx context.Context) (done bool, err error) {
 	if err != nil {
 		return false, fmt.Errorf("store: backfill the daily statistics: %w", err)
 	}
-	err = db.tx(ctx, func(tx *Tx) error {
-		r, ok, err := readRollup(tx.queryRow(ctx, db.rollupForUpdate()))
-		if err != nil || !ok || r.Zone.String() != start.Zone.String() || !r.Since.Equal(start.Since) ||
-			!r.Rebuilding.Equal(day) {
-			return err // moved meanwhile: the next step starts over
-		}
-		closed := Rollup{Zone: r.Zone, Since: day}
-		err = applyDims(deltas, closed, nil, func(args []any) error {
-			_, err := tx.execPrepared(ctx, addDimsSQL, args...)
-			return err
+	// The sums go in a few thousand rows per transaction (a day has tens
+	// of thousands), added to what writes added since the day was opened;
+	// the last one closes the day.
+	keys := make([]DimsKey, 0, len(deltas))
+	for k := range deltas {
+		keys = append(keys, k)
+	}
+	closed := Rollup{Zone: start.Zone, Since: day}
+	for len(keys) > 0 || next.Zone == nil {
+		n := min(len(keys), backfillRowsPerTx)
+		moved := false
+		err = db.tx(ctx, func(tx *Tx) error {
+			r, ok, err := readRollup(tx.queryRow(ctx, db.rollupForUpdate()))
+			if err != nil || !ok || r.Zone.String() != start.Zone.String() || !r.Since.Equal(start.Since) ||
+				!r.Rebuilding.Equal(day) || r.Opening != start.Opening {
+				moved = true
+				return err // moved meanwhile: the next step starts over
+			}
+			for _, k := range keys[:n] {
+				args := append([]any{k.Dim, k.Day, k.CampaignID, k.TrafficSourceID, k.OfferID, k.Value}, deltas[k].values()...)
+				if _, err := tx.execPrepared(ctx, addDimsSQL, args...); err != nil {
+					return fmt.Errorf("store: add to the daily statistics: %w", err)
+				}
+			}
+			if n < len(keys) {
+				return nil
+			}
+			next = closed
+			return tx.putRollup(ctx, closed)
 		})
 		if err != nil {
-			return err
+			next = Rollup{}
+			return false, fmt.Errorf("store: backfill the daily statistics: %w", err)
 		}
-		next = closed
-		return tx.putRollup(ctx, closed)
-	})
-	if err != nil {
-		next = Rollup{}
-		return false, fmt.Errorf("store: backfill the daily statistics: %w", err)
+		if moved {
+			return false, nil
+		}
+		keys = keys[n:]
 	}
 	return false, nil
 }
+
+// backfillRowsPerTx bounds the rows of the daily rollup one transaction
+// of BackfillDims writes, and so how long writes wait for it.
+var backfillRowsPerTx = 2000
 
 // backfillOpened runs when BackfillDims has opened day to writes, before it
 // reads the day's raw rows: tests write there.

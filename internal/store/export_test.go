@@ -9,3 +9,11 @@ func SetBackfillOpened(f func(day time.Time)) func() {
 	backfillOpened = f
 	return func() { backfillOpened = old }
 }
+
+// SetBackfillRowsPerTx sets how many rollup rows a backfill transaction
+// writes; it returns the function that restores the default.
+func SetBackfillRowsPerTx(n int) func() {
+	old := backfillRowsPerTx
+	backfillRowsPerTx = n
+	return func() { backfillRowsPerTx = old }
+}
