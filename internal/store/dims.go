@@ -392,22 +392,7 @@ func (db *DB) DimsRows(ctx context.Context, q StatsQuery, byDay bool, match func
 			nIDs++
 		}
 	}
-	where := []string{"dim IN (0, ?)", "day >= ?", "day < ?"}
-	args := []any{dim, toDB(q.From), toDB(q.To)}
-	for _, d := range StatsDims {
-		vs, ok := q.Where[d]
-		if !ok {
-			continue
-		}
-		if len(vs) == 0 {
-			where = append(where, "1 = 0")
-			continue
-		}
-		where = append(where, d+" IN ("+placeholders(len(vs))+")")
-		for _, v := range vs {
-			args = append(args, v)
-		}
-	}
+	where, args := idFilters("", q.Where, []string{"dim IN (0, ?)", "day >= ?", "day < ?"}, []any{dim, toDB(q.From), toDB(q.To)})
 	sumCols := make([]string, len(statsColumns))
 	for i, c := range statsColumns {
 		sumCols[i] = "SUM(" + c + ")"

@@ -394,24 +394,15 @@ func (db *DB) statsParts(q *StatsQuery) []statsPart {
 			[]string{"CASE v.status WHEN 'lead' THEN 1 WHEN 'sale' THEN 2 WHEN 'rejected' THEN 3 WHEN 'rebill' THEN 4 " +
 				"ELSE 0 END", "v.payout", "v.cost"},
 			func(s *Stats, v []int64) {
-				switch v[0] {
-				case 1:
-					s.Leads++
-					s.RevenueHold += v[1]
-				case 2:
-					s.Sales++
-					s.RevenueConfirmed += v[1]
-				case 3:
-					s.Rejected++
-					s.RevenueRejected += v[1]
-				case 4:
-					s.Rebills++
-					s.RevenueConfirmed += v[1]
-				}
-				s.Cost += v[2]
+				c := conversionStats(&track.Conversion{Status: rowStatuses[v[0]], Payout: track.Money(v[1]), Cost: track.Money(v[2])})
+				s.Add(&c)
 			}},
 	}
 }
+
+// rowStatuses are the statuses by their code in statsParts' row of a
+// conversion.
+var rowStatuses = [...]track.Status{"", track.StatusLead, track.StatusSale, track.StatusRejected, track.StatusRebill}
 
 // noLandingClicks reports whether the hourly rollup has no landing click
 // in the hours of q's range and its filters.
@@ -699,10 +690,23 @@ func (db *DB) StreamStats(ctx context.Context, q StatsQuery, stretches []Stretch
 // arguments.
 func (db *DB) statsWhere(q *StatsQuery, p statsPart, from, to time.Time) (string, []any) {
 	prefix := p.ids + "."
-	where := []string{p.time + " >= ?", p.time + " < ?"}
-	args := []any{toDB(from), toDB(to)}
-	for _, d := range StatsDims { // a fixed order: the same text for the same filters
-		vs, ok := q.Where[d]
+	where, args := idFilters(prefix, q.Where, []string{p.time + " >= ?", p.time + " < ?"}, []any{toDB(from), toDB(to)})
+	if p.ids != "s" {
+		for _, m := range q.Match {
+			cond, margs := db.matchSQL(m)
+			where = append(where, cond)
+			args = append(args, margs...)
+		}
+	}
+	return strings.Join(where, " AND "), args
+}
+
+// idFilters appends to where and args the conditions of filters on the
+// object ids (StatsDims, in that order: the same text for the same
+// filters), on columns named prefix + dimension.
+func idFilters(prefix string, filters map[string][]int64, where []string, args []any) ([]string, []any) {
+	for _, d := range StatsDims {
+		vs, ok := filters[d]
 		if !ok {
 			continue
 		}
@@ -715,14 +719,7 @@ func (db *DB) statsWhere(q *StatsQuery, p statsPart, from, to time.Time) (string
 			args = append(args, v)
 		}
 	}
-	if p.ids != "s" {
-		for _, m := range q.Match {
-			cond, margs := db.matchSQL(m)
-			where = append(where, cond)
-			args = append(args, margs...)
-		}
-	}
-	return strings.Join(where, " AND "), args
+	return where, args
 }
 
 // CostQuery selects the clicks a manual cost is spread over.
