@@ -161,6 +161,9 @@ type costAnswer struct {
 	Cost   track.Money `json:"cost"` // in the account currency
 }
 
+// CostTimeout bounds a cost update (one transaction: all or nothing).
+var CostTimeout = 5 * time.Minute
+
 func (a *API) updateCost(w http.ResponseWriter, r *http.Request) error {
 	var u costUpdate
 	if err := decode(w, r, &u); err != nil {
@@ -191,9 +194,18 @@ func (a *API) updateCost(w http.ResponseWriter, r *http.Request) error {
 		}
 		amount = track.Convert(amount, rate.Rate)
 	}
-	n, err := a.db.SpreadCost(r.Context(), store.CostQuery{CampaignID: u.CampaignID, From: from, To: to,
+	// A month of a busy campaign takes longer than the server's write
+	// timeout allows an answer: the update's own bound holds.
+	http.NewResponseController(w).SetWriteDeadline(time.Now().Add(CostTimeout + 10*time.Second))
+	ctx, cancel := context.WithTimeout(r.Context(), CostTimeout)
+	defer cancel()
+	n, err := a.db.SpreadCost(ctx, store.CostQuery{CampaignID: u.CampaignID, From: from, To: to,
 		TrafficSourceID: u.TrafficSourceID, SubID1: u.SubID1}, amount)
 	if err != nil {
+		if ctx.Err() != nil && r.Context().Err() == nil {
+			return &Error{Status: http.StatusServiceUnavailable, Code: "timeout",
+				Message: fmt.Sprintf("the cost update took longer than %s and changed nothing: narrow the range", CostTimeout)}
+		}
 		return err
 	}
 	writeJSON(w, http.StatusOK, costAnswer{Clicks: n, Cost: amount})

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -503,6 +504,23 @@ func TestCostUpdate(t *testing.T) {
 			if int64(r.Cost) != exp {
 				t.Errorf("cost of %s = %s, want %s", k, r.Cost, track.Money(exp))
 			}
+		}
+		// Each click of the day (as the click log shows it) has an even
+		// share, the odd micro-units going to the first ones.
+		var got []int64
+		var sum int64
+		for _, c := range w.clicks {
+			if c.CampaignID == c0 && c.CreatedAt.Format("2006-01-02") == day {
+				stored, err := db.Click(ctx, c.ClickID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, int64(stored.Cost))
+				sum += int64(stored.Cost)
+			}
+		}
+		if share := want / int64(len(got)); sum != want || slices.Min(got) != share || slices.Max(got) > share+1 {
+			t.Errorf("the clicks' costs %v sum to %d, want %d in shares of %d or %d", got, sum, want, share, share+1)
 		}
 		// The raw clicks and the daily rollup by value agree.
 		daySums := func(dim string) (sum int64, z1 int64, source string) {

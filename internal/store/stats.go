@@ -747,30 +747,47 @@ func (db *DB) SpreadCost(ctx context.Context, q CostQuery, total track.Money) (i
 		}
 		f.cmp(sub+" = ?", q.SubID1, true)
 	}
+	// The same clicks' facts (SQLite): one campaign's range of them.
+	var ff filter
+	ff.eq("campaign_id", q.CampaignID, true)
+	ff.cmp("created_at >= ?", toDB(q.From), true)
+	ff.cmp("created_at < ?", toDB(q.To), true)
+	ff.eq("traffic_source_id", q.TrafficSourceID, q.TrafficSourceID != 0)
+	ff.eq("sub_id_1", q.SubID1, q.SubID1 != "")
 	var n int
 	err := db.tx(ctx, func(tx *Tx) error {
 		type row struct {
-			id    int64
 			cost  int64
-			key   StatsKey
 			click track.Click
 		}
 		var rows []row
-		cols := make([]string, len(clickColumns))
-		for i, c := range clickColumns {
-			cols[i] = "c." + c
+		// What moving a click's cost needs of it: SQLite reads it from
+		// click_facts (sequential, no JSON), PostgreSQL from clicks.
+		query, scan := "SELECT c."+strings.Join(clickColumns, ", c.")+" FROM clicks c"+f.sql(), scanClick
+		args := f.args
+		if db.engine == SQLite {
+			query, args = "SELECT "+factDimColumns+", c.stream_id, c.landing_id, c.click_id FROM click_facts c"+ff.sql(), ff.args
+			scan = func(r scanner) (track.Click, error) {
+				var (
+					stream, landing int64
+					id              string
+				)
+				c, err := scanFactDims(tailScanner{r, []any{&stream, &landing, &id}})
+				c.StreamID, c.LandingID, c.ClickID = stream, landing, id
+				return c, err
+			}
 		}
-		rs, err := tx.query(ctx, "SELECT c.id, "+strings.Join(cols, ", ")+" FROM clicks c"+f.sql()+" ORDER BY c.id", f.args...)
+		rs, err := tx.query(ctx, query, args...)
 		if err != nil {
 			return err
 		}
 		for rs.Next() {
 			var r row
-			if r.click, err = scanClick(idScanner{rs, &r.id}); err != nil {
+			if r.click, err = scan(rs); err != nil {
 				rs.Close()
 				return err
 			}
-			r.cost, r.key = int64(r.click.Cost), clickKey(&r.click)
+			r.cost = int64(r.click.Cost)
 			rows = append(rows, r)
 		}
 		if err := rs.Close(); err != nil {
@@ -780,43 +797,45 @@ func (db *DB) SpreadCost(ctx context.Context, q CostQuery, total track.Money) (i
 		if n == 0 {
 			return nil
 		}
+		// The first odd clicks (by click id: their time order) take one
+		// micro-unit more.
+		slices.SortFunc(rows, func(a, b row) int { return strings.Compare(a.click.ClickID, b.click.ClickID) })
 		share, odd := int64(total)/int64(n), int64(total)%int64(n)
 		if odd < 0 {
 			share, odd = share-1, odd+int64(n)
 		}
-		// The first odd clicks (by id) take one micro-unit more.
-		boundary := int64(0)
+		boundary := ""
 		if odd > 0 {
-			boundary = rows[odd-1].id
+			boundary = rows[odd-1].click.ClickID
 		}
-		args := append([]any{boundary, share + 1, share}, f.args...)
-		if _, err := tx.exec(ctx, "UPDATE clicks AS c SET cost = CASE WHEN id <= ? THEN CAST(? AS BIGINT) ELSE CAST(? AS BIGINT) END"+f.sql(), args...); err != nil {
+		set := " SET cost = CASE WHEN click_id <= ? THEN CAST(? AS BIGINT) ELSE CAST(? AS BIGINT) END"
+		if _, err := tx.exec(ctx, "UPDATE clicks AS c"+set+f.sql(), append([]any{boundary, share + 1, share}, f.args...)...); err != nil {
 			return err
 		}
 		if db.engine == SQLite {
-			// The facts of the same clicks: one campaign's range of them.
-			ff := filter{}
-			ff.eq("campaign_id", q.CampaignID, true)
-			ff.cmp("created_at >= ?", toDB(q.From), true)
-			ff.cmp("created_at < ?", toDB(q.To), true)
-			ff.eq("traffic_source_id", q.TrafficSourceID, q.TrafficSourceID != 0)
-			ff.eq("sub_id_1", q.SubID1, q.SubID1 != "")
-			if _, err := tx.exec(ctx, "UPDATE click_facts AS c SET cost = (SELECT k.cost FROM clicks k WHERE k.click_id = c.click_id)"+
-				ff.sql(), ff.args...); err != nil {
+			if _, err := tx.exec(ctx, "UPDATE click_facts AS c"+set+ff.sql(), append([]any{boundary, share + 1, share}, ff.args...)...); err != nil {
 				return err
 			}
 		}
 		deltas := map[StatsKey]*Stats{}
-		for i, r := range rows {
+		r := db.Rollup()
+		days := dayCache{r: &r}
+		if tx.dims == nil {
+			tx.dims = map[DimsKey]*Stats{}
+		}
+		for i := range rows {
 			c := share
 			if int64(i) < odd {
 				c++
 			}
-			if deltas[r.key] == nil {
-				deltas[r.key] = &Stats{}
+			ck := &rows[i].click
+			k := clickKey(ck)
+			if deltas[k] == nil {
+				deltas[k] = &Stats{}
 			}
-			deltas[r.key].Cost += c - r.cost
-			tx.dimsDelta(&r.click, &Stats{Cost: c - r.cost})
+			d := Stats{Cost: c - rows[i].cost}
+			deltas[k].Add(&d)
+			addDims(tx.dims, ck, days.day(ck.CreatedAt), &d)
 		}
 		return tx.AddStats(ctx, deltas)
 	})
@@ -825,14 +844,6 @@ func (db *DB) SpreadCost(ctx context.Context, q CostQuery, total track.Money) (i
 	}
 	return n, nil
 }
-
-// idScanner scans a row id, then the rest with the scanner it wraps.
-type idScanner struct {
-	r  scanner
-	id *int64
-}
-
-func (s idScanner) Scan(dest ...any) error { return s.r.Scan(append([]any{s.id}, dest...)...) }
 
 // PurgeClicks deletes up to limit clicks made before before, oldest first,
 // with their landing clicks, and returns how many it deleted. The hourly
