@@ -17,3 +17,11 @@ func SetBackfillRowsPerTx(n int) func() {
 	backfillRowsPerTx = n
 	return func() { backfillRowsPerTx = old }
 }
+
+// SetCostChunk sets how many clicks a SpreadCost transaction changes; it
+// returns the function that restores the default.
+func SetCostChunk(n int) func() {
+	old := costChunk
+	costChunk = n
+	return func() { costChunk = old }
+}

@@ -731,119 +731,166 @@ type CostQuery struct {
 }
 
 // SpreadCost replaces the cost of the clicks q selects with total, spread
-// evenly (the first clicks take the odd micro-units), and moves the
-// statistics with it, in one transaction. It returns how many clicks
-// share the cost; none is not an error.
+// evenly (the first clicks by click id take the odd micro-units), and
+// moves the statistics with it. It returns how many clicks share the cost;
+// none is not an error.
+//
+// The clicks are listed first, outside any write, then changed
+// costChunk at a time, each chunk in a transaction that reads its clicks'
+// costs again and moves the statistics by the difference: writes wait for
+// a chunk, not for the whole range (a month of a busy campaign is half a
+// million clicks). An update that fails half-way leaves part of the range
+// changed, the statistics right for it; sending it again finishes it (it
+// replaces costs, it does not add to them).
 func (db *DB) SpreadCost(ctx context.Context, q CostQuery, total track.Money) (int, error) {
+	// SQLite reads and sets the clicks' facts (one campaign's range of
+	// them, in order) and sets clicks by click id; PostgreSQL has clicks.
 	var f filter
-	f.eq("campaign_id", q.CampaignID, true)
-	f.cmp("created_at >= ?", toDB(q.From), true)
-	f.cmp("created_at < ?", toDB(q.To), true)
-	f.eq("traffic_source_id", q.TrafficSourceID, q.TrafficSourceID != 0)
-	if q.SubID1 != "" {
-		sub := "COALESCE(json_extract(c.details, '$.sub_id_1'), '')"
-		if db.engine == Postgres {
-			sub = clickDimSQL("sub_id_1")
-		}
-		f.cmp(sub+" = ?", q.SubID1, true)
+	f.eq("c.campaign_id", q.CampaignID, true)
+	f.cmp("c.created_at >= ?", toDB(q.From), true)
+	f.cmp("c.created_at < ?", toDB(q.To), true)
+	f.eq("c.traffic_source_id", q.TrafficSourceID, q.TrafficSourceID != 0)
+	table := "click_facts"
+	if db.engine == SQLite {
+		f.eq("c.sub_id_1", q.SubID1, q.SubID1 != "")
+	} else {
+		table = "clicks"
+		f.cmp(clickDimSQL("sub_id_1")+" = ?", q.SubID1, q.SubID1 != "")
 	}
-	// The same clicks' facts (SQLite): one campaign's range of them.
-	var ff filter
-	ff.eq("campaign_id", q.CampaignID, true)
-	ff.cmp("created_at >= ?", toDB(q.From), true)
-	ff.cmp("created_at < ?", toDB(q.To), true)
-	ff.eq("traffic_source_id", q.TrafficSourceID, q.TrafficSourceID != 0)
-	ff.eq("sub_id_1", q.SubID1, q.SubID1 != "")
-	var n int
-	err := db.tx(ctx, func(tx *Tx) error {
-		type row struct {
-			cost  int64
-			click track.Click
-		}
-		var rows []row
-		// What moving a click's cost needs of it: SQLite reads it from
-		// click_facts (sequential, no JSON), PostgreSQL from clicks.
-		query, scan := "SELECT c."+strings.Join(clickColumns, ", c.")+" FROM clicks c"+f.sql(), scanClick
-		args := f.args
-		if db.engine == SQLite {
-			query, args = "SELECT "+factDimColumns+", c.stream_id, c.landing_id, c.click_id FROM click_facts c"+ff.sql(), ff.args
-			scan = func(r scanner) (track.Click, error) {
-				var (
-					stream, landing int64
-					id              string
-				)
-				c, err := scanFactDims(tailScanner{r, []any{&stream, &landing, &id}})
-				c.StreamID, c.LandingID, c.ClickID = stream, landing, id
-				return c, err
-			}
-		}
-		rs, err := tx.query(ctx, query, args...)
-		if err != nil {
-			return err
-		}
-		for rs.Next() {
-			var r row
-			if r.click, err = scan(rs); err != nil {
-				rs.Close()
-				return err
-			}
-			r.cost = int64(r.click.Cost)
-			rows = append(rows, r)
-		}
-		if err := rs.Close(); err != nil {
-			return err
-		}
-		n = len(rows)
-		if n == 0 {
-			return nil
-		}
-		// The first odd clicks (by click id: their time order) take one
-		// micro-unit more.
-		slices.SortFunc(rows, func(a, b row) int { return strings.Compare(a.click.ClickID, b.click.ClickID) })
-		share, odd := int64(total)/int64(n), int64(total)%int64(n)
-		if odd < 0 {
-			share, odd = share-1, odd+int64(n)
-		}
-		boundary := ""
-		if odd > 0 {
-			boundary = rows[odd-1].click.ClickID
-		}
-		set := " SET cost = CASE WHEN click_id <= ? THEN CAST(? AS BIGINT) ELSE CAST(? AS BIGINT) END"
-		if _, err := tx.exec(ctx, "UPDATE clicks AS c"+set+f.sql(), append([]any{boundary, share + 1, share}, f.args...)...); err != nil {
-			return err
-		}
-		if db.engine == SQLite {
-			if _, err := tx.exec(ctx, "UPDATE click_facts AS c"+set+ff.sql(), append([]any{boundary, share + 1, share}, ff.args...)...); err != nil {
-				return err
-			}
-		}
-		deltas := map[StatsKey]*Stats{}
-		r := db.Rollup()
-		days := dayCache{r: &r}
-		if tx.dims == nil {
-			tx.dims = map[DimsKey]*Stats{}
-		}
-		for i := range rows {
-			c := share
-			if int64(i) < odd {
-				c++
-			}
-			ck := &rows[i].click
-			k := clickKey(ck)
-			if deltas[k] == nil {
-				deltas[k] = &Stats{}
-			}
-			d := Stats{Cost: c - rows[i].cost}
-			deltas[k].Add(&d)
-			addDims(tx.dims, ck, days.day(ck.CreatedAt), &d)
-		}
-		return tx.AddStats(ctx, deltas)
-	})
+	type clickRef struct {
+		id string
+		at int64
+	}
+	var refs []clickRef
+	rows, err := db.query(ctx, "SELECT c.click_id, c.created_at FROM "+table+" c"+f.sql(), f.args...)
 	if err != nil {
 		return 0, fmt.Errorf("store: spread cost: %w", err)
 	}
+	for rows.Next() {
+		var r clickRef
+		if err := rows.Scan(&r.id, &r.at); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("store: spread cost: %w", err)
+		}
+		refs = append(refs, r)
+	}
+	if err := rows.Close(); err != nil {
+		return 0, fmt.Errorf("store: spread cost: %w", err)
+	}
+	n := len(refs)
+	if n == 0 {
+		return 0, nil
+	}
+	slices.SortFunc(refs, func(a, b clickRef) int { return strings.Compare(a.id, b.id) })
+	share, odd := int64(total)/int64(n), int64(total)%int64(n)
+	if odd < 0 {
+		share, odd = share-1, odd+int64(n)
+	}
+	// What moving a click's cost needs of it.
+	cols, scan := "c."+strings.Join(clickColumns, ", c."), scanClick
+	if db.engine == SQLite {
+		cols = factDimColumns + ", c.stream_id, c.landing_id, c.click_id"
+		scan = func(r scanner) (track.Click, error) {
+			var (
+				stream, landing int64
+				id              string
+			)
+			c, err := scanFactDims(tailScanner{r, []any{&stream, &landing, &id}})
+			c.StreamID, c.LandingID, c.ClickID = stream, landing, id
+			return c, err
+		}
+	}
+	// The clicks taking share + 1 are the first odd ones in Go's order of
+	// their ids (a database may collate text otherwise).
+	plus := make(map[string]bool, odd)
+	for _, r := range refs[:odd] {
+		plus[r.id] = true
+	}
+	for len(refs) > 0 {
+		chunk := refs[:min(costChunk, len(refs))]
+		refs = refs[len(chunk):]
+		// The chunk: its time span (the facts' order) and its ids.
+		from, to := chunk[0].at, chunk[0].at
+		var ids, more, rest []any
+		for _, r := range chunk {
+			from, to = min(from, r.at), max(to, r.at)
+			ids = append(ids, r.id)
+			if plus[r.id] {
+				more = append(more, r.id)
+			} else {
+				rest = append(rest, r.id)
+			}
+		}
+		span := " WHERE c.campaign_id = ? AND c.created_at >= ? AND c.created_at <= ?"
+		where := span + " AND c.click_id IN (" + placeholders(len(ids)) + ")"
+		args := append([]any{q.CampaignID, from, to}, ids...)
+		err := db.tx(ctx, func(tx *Tx) error {
+			rs, err := tx.query(ctx, "SELECT "+cols+" FROM "+table+" c"+where, args...)
+			if err != nil {
+				return err
+			}
+			var clicks []track.Click
+			for rs.Next() {
+				c, err := scan(rs)
+				if err != nil {
+					rs.Close()
+					return err
+				}
+				clicks = append(clicks, c)
+			}
+			if err := rs.Close(); err != nil {
+				return err
+			}
+			tables := []string{"clicks"}
+			if db.engine == SQLite {
+				tables = append(tables, "click_facts")
+			}
+			for _, t := range tables {
+				for _, g := range []struct {
+					cost int64
+					ids  []any
+				}{{share + 1, more}, {share, rest}} {
+					if len(g.ids) == 0 {
+						continue
+					}
+					_, err := tx.exec(ctx, "UPDATE "+t+" AS c SET cost = ?"+span+" AND c.click_id IN ("+placeholders(len(g.ids))+")",
+						append([]any{g.cost, q.CampaignID, from, to}, g.ids...)...)
+					if err != nil {
+						return err
+					}
+				}
+			}
+			deltas := map[StatsKey]*Stats{}
+			r := db.Rollup()
+			days := dayCache{r: &r}
+			if tx.dims == nil {
+				tx.dims = map[DimsKey]*Stats{}
+			}
+			for i := range clicks {
+				ck := &clicks[i]
+				c := share
+				if plus[ck.ClickID] {
+					c++
+				}
+				k := clickKey(ck)
+				if deltas[k] == nil {
+					deltas[k] = &Stats{}
+				}
+				d := Stats{Cost: c - int64(ck.Cost)}
+				deltas[k].Add(&d)
+				addDims(tx.dims, ck, days.day(ck.CreatedAt), &d)
+			}
+			return tx.AddStats(ctx, deltas)
+		})
+		if err != nil {
+			return 0, fmt.Errorf("store: spread cost: %w", err)
+		}
+	}
 	return n, nil
 }
+
+// costChunk is how many clicks one transaction of SpreadCost changes.
+var costChunk = 2000
 
 // PurgeClicks deletes up to limit clicks made before before, oldest first,
 // with their landing clicks, and returns how many it deleted. The hourly
