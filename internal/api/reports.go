@@ -161,7 +161,7 @@ type costAnswer struct {
 	Cost   track.Money `json:"cost"` // in the account currency
 }
 
-// CostTimeout bounds a cost update (one transaction: all or nothing).
+// CostTimeout bounds a cost update.
 var CostTimeout = 5 * time.Minute
 
 func (a *API) updateCost(w http.ResponseWriter, r *http.Request) error {
@@ -194,7 +194,7 @@ func (a *API) updateCost(w http.ResponseWriter, r *http.Request) error {
 		}
 		amount = track.Convert(amount, rate.Rate)
 	}
-	// A month of a busy campaign takes longer than the server's write
+	// A month of a busy campaign may take longer than the server's write
 	// timeout allows an answer: the update's own bound holds.
 	http.NewResponseController(w).SetWriteDeadline(time.Now().Add(CostTimeout + 10*time.Second))
 	ctx, cancel := context.WithTimeout(r.Context(), CostTimeout)
@@ -204,7 +204,7 @@ func (a *API) updateCost(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		if ctx.Err() != nil && r.Context().Err() == nil {
 			return &Error{Status: http.StatusServiceUnavailable, Code: "timeout",
-				Message: fmt.Sprintf("the cost update took longer than %s and changed nothing: narrow the range", CostTimeout)}
+				Message: fmt.Sprintf("the cost update took longer than %s and stopped part-way: send it again to finish it, or narrow the range", CostTimeout)}
 		}
 		return err
 	}
