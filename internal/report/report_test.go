@@ -765,7 +765,7 @@ func TestDailyRollupMatchesRawRows(t *testing.T) {
 		}
 		steps := 0
 		for {
-			done, err := db.BackfillDims(ctx)
+			done, err := db.BackfillDims(ctx, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/trackd/trackd/internal/lowpri"
 	"log/slog"
 	"net"
 	"net/http"
@@ -173,7 +174,7 @@ func (s *Server) backfillDims(ctx context.Context, interval time.Duration) {
 
 // BackfillDims fills one more day of the daily rollup (store.BackfillDims).
 func (s *Server) BackfillDims(ctx context.Context) (bool, error) {
-	done, err := s.db.BackfillDims(ctx)
+	done, err := s.db.BackfillDims(ctx, lowpri.Do)
 	if err == nil && !done {
 		s.log.Debug("backfilled a day of the daily statistics", "complete_since", s.db.Rollup().Since)
 	}

@@ -73,7 +73,7 @@ func TestBackfillCountsWritesWhileItReads(t *testing.T) {
 			}
 		})()
 		for steps := 0; ; steps++ {
-			done, err := db.BackfillDims(ctx)
+			done, err := db.BackfillDims(ctx, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -520,7 +520,11 @@ func (db *DB) DimsRows(ctx context.Context, q StatsQuery, byDay bool, match func
 // outside any lock, and a second transaction adds the sums to what writes
 // added meanwhile and moves since back to the day. A failure in between
 // leaves the day open; the next step empties it and starts over.
-func (db *DB) BackfillDims(ctx context.Context) (done bool, err error) {
+//
+// run runs the reading of the day (no lock held), nil for at once: the
+// server gives it to a low-priority thread, so that it takes what CPU the
+// click path leaves.
+func (db *DB) BackfillDims(ctx context.Context, run func(func())) (done bool, err error) {
 	var (
 		start Rollup // the rollup the first transaction found
 		day   time.Time
@@ -586,7 +590,11 @@ func (db *DB) BackfillDims(ctx context.Context) (done bool, err error) {
 		return done, err
 	}
 	backfillOpened(day)
-	deltas, err := (&Tx{db: db, tx: snap}).rawDims(ctx, &start, toDB(day), toDB(start.Since))
+	if run == nil {
+		run = func(f func()) { f() }
+	}
+	var deltas map[DimsKey]*Stats
+	run(func() { deltas, err = (&Tx{db: db, tx: snap}).rawDims(ctx, &start, toDB(day), toDB(start.Since)) })
 	snap.Rollback()
 	snap = nil
 	if err != nil {
