@@ -456,7 +456,7 @@ func (db *DB) StatsRows(ctx context.Context, q StatsQuery) ([]StatsRow, error) {
 			continue
 		}
 		prefix := p.ids + "."
-		cols := []string{fmt.Sprintf("(%s + %d) / %d * %d - %d", p.time, off, bucket, bucket, off)}
+		cols := []string{bucketSQL(p.time, off, bucket)}
 		group := []string{cols[0]}
 		if q.Whole && len(q.Dims) > 0 {
 			// One bucket: grouped by the dimensions alone (a number in
@@ -508,16 +508,25 @@ func (db *DB) StatsRows(ctx context.Context, q StatsQuery) ([]StatsRow, error) {
 	return out, nil
 }
 
+// bucketSQL is the start of the bucket (UTC ms) that the time column t
+// falls in, buckets of bucket ms starting at multiples of it in a zone off
+// ms from UTC.
+func bucketSQL(t string, off, bucket int64) string {
+	return fmt.Sprintf("(%s + %d) / %d * %d - %d", t, off, bucket, bucket, off)
+}
+
 // sumRows is StatsRows' loop for part p read row by row and summed in Go,
 // into out and index (the position in out of a bucket and dimensions'
 // key). SQLite groups by sorting every row first, which cost more than
-// reading them (a report by sub id over a campaign's month: 1.3 s
-// against 0.5 s); a Go map groups them as they come.
+// reading them (a campaign's month of clicks, 499,231 rows, in the C
+// shell: 114 ms to read and sum, 309 ms grouped by sub id; the report by
+// sub id through trackd: 582 ms, 465 ms summed in Go); a Go map groups
+// them as they come.
 func (db *DB) sumRows(ctx context.Context, q *StatsQuery, p statsPart, out []StatsRow, index map[string]int) ([]StatsRow, error) {
 	bucket, off := q.Bucket.Milliseconds(), q.Offset.Milliseconds()
 	var cols []string
 	if !q.Whole {
-		cols = append(cols, fmt.Sprintf("(%s + %d) / %d * %d - %d", p.time, off, bucket, bucket, off))
+		cols = append(cols, bucketSQL(p.time, off, bucket))
 	}
 	// Ids scan as integers, values as text (no conversion per row).
 	ids := make([]bool, len(q.Dims))
@@ -633,7 +642,7 @@ func (db *DB) StreamStats(ctx context.Context, q StatsQuery, stretches []Stretch
 		q.Offset = st.Offset
 		off := st.Offset.Milliseconds()
 		for _, p := range db.statsParts(&q) {
-			b := fmt.Sprintf("(%s + %d) / %d * %d - %d", p.time, off, bucket, bucket, off)
+			b := bucketSQL(p.time, off, bucket)
 			// The first bucket may have started in the stretch before.
 			cols := []string{fmt.Sprintf("CASE WHEN %s < %d THEN %d ELSE %s END AS b", b, toDB(st.From), toDB(st.First), b)}
 			group := []string{b}
