@@ -35,7 +35,13 @@ type clickDetails struct {
 // appendDetails writes c's detail fields as a JSON object, leaving empty
 // ones out. It is hand-written because it runs for every click in the
 // writer, where encoding/json's reflection would cost more than the row.
-func appendDetails(b []byte, c *track.Click) []byte {
+func appendDetails(b []byte, c *track.Click) []byte { return appendDetailsOf(b, c, true) }
+
+// appendRestDetails is appendDetails without the values click_facts has
+// as columns: the details of a click on SQLite (migration 0009).
+func appendRestDetails(b []byte, c *track.Click) []byte { return appendDetailsOf(b, c, false) }
+
+func appendDetailsOf(b []byte, c *track.Click, facts bool) []byte {
 	b = append(b, '{')
 	first := true
 	str := func(name, v string) {
@@ -51,10 +57,12 @@ func appendDetails(b []byte, c *track.Click) []byte {
 		b = append(b, '"', ':')
 		b = appendJSONString(b, v)
 	}
-	str("creative_id", c.CreativeID)
-	str("ad_campaign_id", c.AdCampaignID)
-	str("keyword", c.Keyword)
-	str("source", c.Source)
+	if facts {
+		str("creative_id", c.CreativeID)
+		str("ad_campaign_id", c.AdCampaignID)
+		str("keyword", c.Keyword)
+		str("source", c.Source)
+	}
 	if c.OriginalCost != 0 {
 		str("original_cost", c.OriginalCost.String())
 	}
@@ -63,10 +71,12 @@ func appendDetails(b []byte, c *track.Click) []byte {
 	str("ip", c.IP)
 	str("user_agent", c.UserAgent)
 	str("referrer", c.Referrer)
-	str("language", c.Language)
-	str("region", c.Region)
-	str("city", c.City)
-	str("isp", c.ISP)
+	if facts {
+		str("language", c.Language)
+		str("region", c.Region)
+		str("city", c.City)
+		str("isp", c.ISP)
+	}
 	if c.ASN != 0 {
 		if !first {
 			b = append(b, ',')
@@ -75,15 +85,19 @@ func appendDetails(b []byte, c *track.Click) []byte {
 		b = append(b, `"asn":`...)
 		b = strconv.AppendUint(b, uint64(c.ASN), 10)
 	}
-	str("connection_type", c.ConnectionType)
-	str("os_version", c.OSVersion)
-	str("browser_version", c.BrowserVersion)
+	if facts {
+		str("connection_type", c.ConnectionType)
+		str("os_version", c.OSVersion)
+		str("browser_version", c.BrowserVersion)
+	}
 	str("bot_reason", c.BotReason)
-	var name [len("sub_id_30")]byte
-	copy(name[:], "sub_id_")
-	for i, s := range c.SubIDs {
-		n := strconv.AppendInt(name[:7], int64(i+1), 10)
-		str(string(n), s)
+	if facts {
+		var name [len("sub_id_30")]byte
+		copy(name[:], "sub_id_")
+		for i, s := range c.SubIDs {
+			n := strconv.AppendInt(name[:7], int64(i+1), 10)
+			str(string(n), s)
+		}
 	}
 	return append(b, '}')
 }

@@ -13,8 +13,9 @@ import (
 	"github.com/trackd/trackd/internal/track"
 )
 
-// clickColumns are the columns InsertClicks writes, in the order of
+// clickColumns are the columns of clicks on PostgreSQL, in the order of
 // clickValues; the rest of a click is in details (see clickdetails.go).
+// SQLite has the columns of narrowClickColumns and click_facts.
 var clickColumns = []string{"click_id", "created_at", "campaign_id", "stream_id", "offer_id", "landing_id",
 	"traffic_source_id", "external_id", "cost", "country", "device_type", "os", "browser", "is_bot",
 	"unique_campaign", "unique_stream", "unique_global", "details"}
@@ -60,7 +61,7 @@ func (db *DB) InsertClicks(ctx context.Context, clicks []track.Click) error {
 		if err != nil {
 			return fmt.Errorf("store: prepare click insert: %w", err)
 		}
-		args := make([]any, 0, len(clickColumns)*clicksPerInsert)
+		args := make([]any, 0, len(narrowClickColumns)*clicksPerInsert)
 		var buf []byte
 		for rest := clean; len(rest) > 0; {
 			n, stmt := 1, one
@@ -69,7 +70,9 @@ func (db *DB) InsertClicks(ctx context.Context, clicks []track.Click) error {
 			}
 			args = args[:0]
 			for i := range rest[:n] {
-				args, buf = cleanClickValues(&rest[i], args, buf)
+				c := &rest[i]
+				buf = appendRestDetails(buf[:0], c)
+				args = append(args, c.ClickID, c.CampaignID, toDB(c.CreatedAt), string(buf))
 			}
 			if _, err := stmt.ExecContext(ctx, args...); err != nil {
 				return fmt.Errorf("store: insert %d clicks from %s: %w", n, rest[0].ClickID, err)
@@ -127,11 +130,16 @@ func (db *DB) copyClicks(ctx context.Context, clicks []track.Click) error {
 // statements, fewer round trips through database/sql and the driver.
 const clicksPerInsert = 32
 
+// narrowClickColumns are the columns of clicks on SQLite (migration
+// 0009): what finds a click's facts, and the details click_facts has no
+// column for.
+var narrowClickColumns = []string{"click_id", "campaign_id", "created_at", "details"}
+
 var insertClicksFull, insertClickOne = insertClicksSQL(clicksPerInsert), insertClicksSQL(1)
 
 func insertClicksSQL(n int) string {
-	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(clickColumns)), ", ") + ")"
-	return "INSERT INTO clicks (" + strings.Join(clickColumns, ", ") + ") VALUES " +
+	row := "(" + placeholders(len(narrowClickColumns)) + ")"
+	return "INSERT INTO clicks (" + strings.Join(narrowClickColumns, ", ") + ") VALUES " +
 		strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
 }
 
@@ -168,8 +176,8 @@ func (db *DB) InsertLandingClicks(ctx context.Context, lcs []track.LandingClick)
 				ids = append(ids, lc.ClickID)
 			}
 		}
-		err = tx.queryIDs(ctx, selectClickSQL+" WHERE click_id IN (%s)", ids, func(rows *sql.Rows) error {
-			c, err := scanClick(rows)
+		err = tx.queryIDs(ctx, db.clickSelect()+" WHERE k.click_id IN (%s)", ids, func(rows *sql.Rows) error {
+			c, err := db.scanClick(rows)
 			if err != nil {
 				return err
 			}
@@ -183,7 +191,43 @@ func (db *DB) InsertLandingClicks(ctx context.Context, lcs []track.LandingClick)
 	})
 }
 
-var selectClickSQL = "SELECT " + strings.Join(clickColumns, ", ") + " FROM clicks"
+// clickSelect starts a query for whole clicks, clicks being k; scanClick
+// reads its rows. SQLite joins each click's facts.
+func (db *DB) clickSelect() string {
+	if db.engine == SQLite {
+		return selectNarrowClickSQL
+	}
+	return selectClickSQL
+}
+
+var (
+	selectClickSQL = "SELECT k." + strings.Join(clickColumns, ", k.") + " FROM clicks k"
+	// narrowClickCols are what scanNarrowClick reads, f being click_facts.
+	narrowClickCols = func() string {
+		cols := make([]string, 0, len(factColumns)+1)
+		for i, c := range factColumns {
+			if i < factInts {
+				cols = append(cols, "f."+c)
+			} else {
+				cols = append(cols, "COALESCE(f."+c+", '')")
+			}
+		}
+		return strings.Join(append(cols, "k.details"), ", ")
+	}()
+	// CROSS JOIN fixes the order of the loops: SQLite's planner has no
+	// statistics to choose it.
+	selectNarrowClickSQL = "SELECT " + narrowClickCols + " FROM clicks k CROSS JOIN click_facts f " +
+		"ON f.campaign_id = k.campaign_id AND f.created_at = k.created_at AND f.click_id = k.click_id"
+	selectCampaignClicksSQL = "SELECT " + narrowClickCols + " FROM click_facts f CROSS JOIN clicks k ON k.click_id = f.click_id"
+)
+
+// scanClick reads a row of clickSelect.
+func (db *DB) scanClick(r scanner) (track.Click, error) {
+	if db.engine == SQLite {
+		return scanNarrowClick(r)
+	}
+	return scanClick(r)
+}
 
 func scanClick(r scanner) (track.Click, error) {
 	var (
@@ -204,9 +248,38 @@ func scanClick(r scanner) (track.Click, error) {
 	return c, nil
 }
 
+// scanNarrowClick reads a click from its facts and its details (SQLite).
+// The facts have the last word: the details of clicks written before
+// migration 0009 repeat values that sub id updates change in the facts.
+func scanNarrowClick(r scanner) (track.Click, error) {
+	var (
+		c       track.Click
+		created int64
+		texts   [16 + track.MaxSubIDs]string
+		details string
+	)
+	dest := make([]any, 0, len(factColumns)+1)
+	dest = append(dest, &c.CampaignID, &created, &c.ClickID, &c.StreamID, &c.OfferID, &c.LandingID, &c.TrafficSourceID,
+		&c.Cost, &c.IsBot, &c.UniqueCampaign, &c.UniqueStream, &c.UniqueGlobal)
+	for i := range texts {
+		dest = append(dest, &texts[i])
+	}
+	if err := r.Scan(append(dest, &details)...); err != nil {
+		return c, err
+	}
+	c.CreatedAt = fromDB(created)
+	if err := unmarshalDetails([]byte(details), &c); err != nil {
+		return c, fmt.Errorf("click %s details: %w", c.ClickID, err)
+	}
+	for i, p := range factTextPtrs(&c) {
+		*p = texts[i]
+	}
+	return c, nil
+}
+
 // Click returns the click with a click id.
 func (db *DB) Click(ctx context.Context, clickID string) (track.Click, error) {
-	c, err := scanClick(db.queryRow(ctx, selectClickSQL+" WHERE click_id = ?", clickID))
+	c, err := db.scanClick(db.queryRow(ctx, db.clickSelect()+" WHERE k.click_id = ?", clickID))
 	return c, notFoundIfNoRows(err, "click", clickID)
 }
 
@@ -223,13 +296,31 @@ type ClickQuery struct {
 // Clicks returns clicks newest first.
 func (db *DB) Clicks(ctx context.Context, q ClickQuery) ([]track.Click, error) {
 	var f filter
-	f.eq("campaign_id", q.CampaignID, q.CampaignID != 0)
-	f.eq("external_id", q.ExternalID, q.ExternalID != "")
-	f.cmp("created_at >= ?", toDB(q.From), !q.From.IsZero())
-	f.cmp("created_at < ?", toDB(q.To), !q.To.IsZero())
-	f.cmp("click_id < ?", q.Before, q.Before != "")
-	out, err := list(ctx, db, scanClick, selectClickSQL+f.sql()+" ORDER BY click_id DESC LIMIT "+strconv.Itoa(limit(q.Limit)),
-		f.args...)
+	query, order := db.clickSelect(), " ORDER BY k.click_id DESC"
+	if db.engine == SQLite && q.CampaignID != 0 {
+		// A campaign's facts are stored by time: read them backwards from
+		// the page's start instead of sorting the campaign's clicks. Click
+		// ids sort by time, so the order is the same.
+		query, order = selectCampaignClicksSQL, " ORDER BY f.created_at DESC, f.click_id DESC"
+		f.eq("f.campaign_id", q.CampaignID, true)
+		f.eq("f.external_id", q.ExternalID, q.ExternalID != "")
+		f.cmp("f.created_at >= ?", toDB(q.From), !q.From.IsZero())
+		f.cmp("f.created_at < ?", toDB(q.To), !q.To.IsZero())
+		f.cmp("f.click_id < ?", q.Before, q.Before != "")
+		f.cmp("f.created_at <= COALESCE((SELECT created_at FROM clicks WHERE click_id = ?), 9223372036854775807)",
+			q.Before, q.Before != "")
+	} else {
+		f.eq("k.campaign_id", q.CampaignID, q.CampaignID != 0)
+		ext := "k.external_id"
+		if db.engine == SQLite {
+			ext = "f.external_id"
+		}
+		f.eq(ext, q.ExternalID, q.ExternalID != "")
+		f.cmp("k.created_at >= ?", toDB(q.From), !q.From.IsZero())
+		f.cmp("k.created_at < ?", toDB(q.To), !q.To.IsZero())
+		f.cmp("k.click_id < ?", q.Before, q.Before != "")
+	}
+	out, err := list(ctx, db, db.scanClick, query+f.sql()+order+" LIMIT "+strconv.Itoa(limit(q.Limit)), f.args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: list clicks: %w", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"math"
 	"path"
 	"sort"
 	"strconv"
@@ -88,6 +89,12 @@ func (db *DB) migrations() ([]migration, error) {
 // migrations it ran. Several processes may call it at once: on PostgreSQL
 // an advisory lock serializes them, on SQLite the write lock does.
 func (db *DB) Migrate(ctx context.Context) ([]string, error) {
+	return db.migrate(ctx, math.MaxInt)
+}
+
+// migrate runs the migrations up to version upTo (tests start from an
+// older schema with it).
+func (db *DB) migrate(ctx context.Context, upTo int) ([]string, error) {
 	ms, err := db.migrations()
 	if err != nil {
 		return nil, err
@@ -98,6 +105,9 @@ func (db *DB) Migrate(ctx context.Context) ([]string, error) {
 	}
 	var ran []string
 	for _, m := range ms {
+		if m.version > upTo {
+			break
+		}
 		err := db.tx(ctx, func(tx *Tx) error {
 			if db.engine == Postgres {
 				// 7265 is "tr" for trackd; any constant would do.

@@ -850,11 +850,7 @@ func (db *DB) SpreadCost(ctx context.Context, q CostQuery, total track.Money) (i
 			if err := rs.Close(); err != nil {
 				return err
 			}
-			tables := []string{"clicks"}
-			if db.engine == SQLite {
-				tables = append(tables, "click_facts")
-			}
-			for _, t := range tables {
+			for _, t := range []string{table} {
 				for _, g := range []struct {
 					cost int64
 					ids  []any
@@ -908,21 +904,26 @@ var costChunk = 200
 // cover the purged range, reports by the clicks' own values no longer.
 func (db *DB) PurgeClicks(ctx context.Context, before time.Time, limit int) (int, error) {
 	var n int64
+	// Clicks are stored in time order, so the oldest come first by id
+	// (PostgreSQL) or click id (SQLite, whose clicks have no other key).
+	key := "id"
+	if db.engine == SQLite {
+		key = "click_id"
+	}
+	oldest := "SELECT " + key + " FROM clicks WHERE created_at < ? ORDER BY " + key + " LIMIT ?"
 	err := db.tx(ctx, func(tx *Tx) error {
-		// Clicks are stored in time order, so the oldest come first by id.
 		if _, err := tx.exec(ctx, `DELETE FROM landing_clicks WHERE click_id IN (SELECT click_id FROM clicks
-			WHERE created_at < ? ORDER BY id LIMIT ?)`, toDB(before), limit); err != nil {
+			WHERE created_at < ? ORDER BY `+key+` LIMIT ?)`, toDB(before), limit); err != nil {
 			return err
 		}
 		if db.engine == SQLite {
 			if _, err := tx.exec(ctx, `DELETE FROM click_facts WHERE (campaign_id, created_at, click_id) IN
-				(SELECT campaign_id, created_at, click_id FROM clicks WHERE created_at < ? ORDER BY id LIMIT ?)`,
+				(SELECT campaign_id, created_at, click_id FROM clicks WHERE created_at < ? ORDER BY click_id LIMIT ?)`,
 				toDB(before), limit); err != nil {
 				return err
 			}
 		}
-		res, err := tx.exec(ctx, `DELETE FROM clicks WHERE id IN (SELECT id FROM clicks WHERE created_at < ?
-			ORDER BY id LIMIT ?)`, toDB(before), limit)
+		res, err := tx.exec(ctx, "DELETE FROM clicks WHERE "+key+" IN ("+oldest+")", toDB(before), limit)
 		if err != nil {
 			return err
 		}
