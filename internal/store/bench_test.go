@@ -18,34 +18,38 @@ var (
 	languages = []string{"en", "de", "fr", "pt", "id", "es"}
 )
 
-// BenchmarkInsertClicks writes clicks in batches of 1000 (b.N clicks).
+// BenchmarkInsertClicks writes clicks in batches of 1000 (what the writer
+// commits under load in async mode) and of 16 (in sync mode, where each
+// commit waits for the clicks its requests hold): b.N clicks.
 //
 //	go test -run=^$ -bench=InsertClicks -benchmem ./internal/store
 func BenchmarkInsertClicks(b *testing.B) {
 	for _, e := range storetest.Engines() {
-		b.Run(string(e), func(b *testing.B) {
-			db := storetest.Open(b, e)
-			ctx := context.Background()
-			batch := make([]track.Click, 1000)
-			now := time.Now()
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; i < b.N; i += len(batch) {
-				for j := range batch {
-					c := &batch[j]
-					*c = track.Click{ClickID: fmt.Sprintf("%020d%012d", i, j), CreatedAt: now, CampaignID: int64(j % 7), StreamID: 3,
-						OfferID: 2, ExternalID: "ext-123456", UserAgent: "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15",
-						IP: "203.0.113.9", Query: "zone=123&cost=0.002&sub2=site.example",
-						// Varied values, as a campaign's traffic has them: each is
-						// a row of the daily rollup by value.
-						Country: countries[(i/1000+j)%len(countries)], DeviceType: devices[j%3], OS: systems[j%4],
-						Browser: browsers[j%5], Language: languages[j%6]}
-					c.SubIDs[0], c.SubIDs[1] = "123", "site.example"
+		for _, size := range []int{1000, 16} {
+			b.Run(fmt.Sprintf("%s/batch=%d", e, size), func(b *testing.B) {
+				db := storetest.Open(b, e)
+				ctx := context.Background()
+				batch := make([]track.Click, size)
+				now := time.Now()
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := 0; i < b.N; i += len(batch) {
+					for j := range batch {
+						c := &batch[j]
+						*c = track.Click{ClickID: fmt.Sprintf("%020d%012d", i, j), CreatedAt: now, CampaignID: int64(j % 7), StreamID: 3,
+							OfferID: 2, ExternalID: "ext-123456", UserAgent: "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15",
+							IP: "203.0.113.9", Query: "zone=123&cost=0.002&sub2=site.example",
+							// Varied values, as a campaign's traffic has them: each is
+							// a row of the daily rollup by value.
+							Country: countries[(i/size+j)%len(countries)], DeviceType: devices[j%3], OS: systems[j%4],
+							Browser: browsers[j%5], Language: languages[j%6]}
+						c.SubIDs[0], c.SubIDs[1] = "123", "site.example"
+					}
+					if err := db.InsertClicks(ctx, batch); err != nil {
+						b.Fatal(err)
+					}
 				}
-				if err := db.InsertClicks(ctx, batch); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
+			})
+		}
 	}
 }

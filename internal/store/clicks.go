@@ -82,10 +82,10 @@ func (db *DB) InsertClicks(ctx context.Context, clicks []track.Click) error {
 		if err := tx.insertFacts(ctx, clean); err != nil {
 			return err
 		}
-		if err := tx.AddStats(ctx, stats); err != nil {
+		if err := tx.addClickStats(ctx, stats); err != nil {
 			return err
 		}
-		return tx.AddDims(ctx, dims)
+		return tx.addClickDims(ctx, dims)
 	})
 }
 
@@ -113,8 +113,8 @@ func (db *DB) copyClicks(ctx context.Context, clicks []track.Click) error {
 	r := db.Rollup()
 	err = applyDims(clickDims(&r, clicks), r,
 		func() (Rollup, error) { return rollupNow(tx.QueryRow(ctx, db.q(db.rollupForShare()))) },
-		func(args []any) error {
-			_, err := tx.Exec(ctx, db.q(addDimsSQL), args...)
+		func(k *DimsKey, s *Stats) error {
+			_, err := tx.Exec(ctx, db.q(addDimsSQL), append(k.values(), s.values()...)...)
 			return err
 		})
 	if err != nil {

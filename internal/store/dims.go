@@ -282,16 +282,39 @@ func rollupNow(row scanner) (Rollup, error) {
 // backfill has not reached are left out: it counts them from the raw rows.
 func (tx *Tx) AddDims(ctx context.Context, deltas map[DimsKey]*Stats) error {
 	return applyDims(deltas, tx.db.Rollup(), func() (Rollup, error) { return tx.dimsNow(ctx) },
-		func(args []any) error {
-			_, err := tx.execPrepared(ctx, addDimsSQL, args...)
+		func(k *DimsKey, s *Stats) error {
+			_, err := tx.execPrepared(ctx, addDimsSQL, append(k.values(), s.values()...)...)
 			return err
 		})
+}
+
+// addClickDims is AddDims of deltas that only clicks made.
+func (tx *Tx) addClickDims(ctx context.Context, deltas map[DimsKey]*Stats) error {
+	rows := make([][]any, 0, len(deltas))
+	err := applyDims(deltas, tx.db.Rollup(), func() (Rollup, error) { return tx.dimsNow(ctx) },
+		func(k *DimsKey, s *Stats) error {
+			rows = append(rows, s.appendClickValues(k.values()))
+			return nil
+		})
+	if err != nil {
+		return err
+	}
+	if err := tx.upsert(ctx, addClickDimsSQL, rows); err != nil {
+		return fmt.Errorf("store: add to the daily statistics: %w", err)
+	}
+	return nil
+}
+
+// values are k's values for dimsKeyColumns.
+func (k *DimsKey) values() []any {
+	return append(make([]any, 0, len(dimsKeyColumns)+len(statsColumns)), k.Dim, k.Day, k.CampaignID, k.TrafficSourceID,
+		k.OfferID, k.Value)
 }
 
 // applyDims writes each delta whose day is complete or being rebuilt in
 // the rollup with exec; now reads the store's rollup when a delta is
 // older than r's since.
-func applyDims(deltas map[DimsKey]*Stats, r Rollup, now func() (Rollup, error), exec func([]any) error) error {
+func applyDims(deltas map[DimsKey]*Stats, r Rollup, now func() (Rollup, error), exec func(*DimsKey, *Stats) error) error {
 	var stored *Rollup
 	for k, s := range deltas {
 		if k.Day < toDB(r.Since) {
@@ -307,7 +330,7 @@ func applyDims(deltas map[DimsKey]*Stats, r Rollup, now func() (Rollup, error), 
 				continue
 			}
 		}
-		if err := exec(append([]any{k.Dim, k.Day, k.CampaignID, k.TrafficSourceID, k.OfferID, k.Value}, s.values()...)); err != nil {
+		if err := exec(&k, s); err != nil {
 			return fmt.Errorf("store: add to the daily statistics: %w", err)
 		}
 	}

@@ -39,12 +39,91 @@ func (s *Stats) ptrs() []any {
 		&s.Leads, &s.Sales, &s.Rejected, &s.Rebills, &s.RevenueHold, &s.RevenueConfirmed, &s.RevenueRejected}
 }
 
-// Add adds o to s.
+// Add adds o to s. It runs for every value of every click the writer
+// sums: field by field, no boxing.
 func (s *Stats) Add(o *Stats) {
-	a, b := s.ptrs(), o.values()
-	for i := range a {
-		*a[i].(*int64) += b[i].(int64)
+	s.Clicks += o.Clicks
+	s.UniqueCampaign += o.UniqueCampaign
+	s.UniqueStream += o.UniqueStream
+	s.UniqueGlobal += o.UniqueGlobal
+	s.Bots += o.Bots
+	s.LPClicks += o.LPClicks
+	s.Cost += o.Cost
+	s.Leads += o.Leads
+	s.Sales += o.Sales
+	s.Rejected += o.Rejected
+	s.Rebills += o.Rebills
+	s.RevenueHold += o.RevenueHold
+	s.RevenueConfirmed += o.RevenueConfirmed
+	s.RevenueRejected += o.RevenueRejected
+}
+
+// clickStatColumns are the counters a click moves (see clickStat): the
+// writer's upserts of click deltas name only these.
+var clickStatColumns = []string{"clicks", "unique_campaign", "unique_stream", "unique_global", "bots", "cost"}
+
+func (s *Stats) appendClickValues(dst []any) []any {
+	return append(dst, s.Clicks, s.UniqueCampaign, s.UniqueStream, s.UniqueGlobal, s.Bots, s.Cost)
+}
+
+// upsertsOf are the statements that add click deltas to a table, for
+// 1, 2, 4 ... rowsPerUpsert rows: a batch's rows go in a few statements
+// instead of one each (SQLite).
+type upsertsOf map[int]string
+
+// rowsPerUpsert is the most rows one upsert of click deltas writes.
+const rowsPerUpsert = 32
+
+func clickUpserts(table string, keys []string) upsertsOf {
+	out := upsertsOf{}
+	cols := append(append([]string{}, keys...), clickStatColumns...)
+	var set []string
+	for _, c := range clickStatColumns {
+		set = append(set, c+" = "+table+"."+c+" + excluded."+c)
 	}
+	row := "(" + placeholders(len(cols)) + ")"
+	for n := 1; n <= rowsPerUpsert; n *= 2 {
+		out[n] = "INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES " +
+			strings.TrimSuffix(strings.Repeat(row+", ", n), ", ") +
+			" ON CONFLICT (" + strings.Join(keys, ", ") + ") DO UPDATE SET " + strings.Join(set, ", ")
+	}
+	return out
+}
+
+var (
+	addClickStatsSQL = clickUpserts("stats_hourly", statsKeyColumns)
+	addClickDimsSQL  = clickUpserts("stats_daily_dims", dimsKeyColumns)
+)
+
+// upsert writes rows (each the values of a statement's row) with the
+// statements of u, the largest that fit first.
+func (tx *Tx) upsert(ctx context.Context, u upsertsOf, rows [][]any) error {
+	var args []any
+	for n := rowsPerUpsert; len(rows) > 0; n /= 2 {
+		for len(rows) >= n {
+			args = args[:0]
+			for _, r := range rows[:n] {
+				args = append(args, r...)
+			}
+			if _, err := tx.execPrepared(ctx, u[n], args...); err != nil {
+				return err
+			}
+			rows = rows[n:]
+		}
+	}
+	return nil
+}
+
+// addClickStats is AddStats of deltas that only clicks made.
+func (tx *Tx) addClickStats(ctx context.Context, deltas map[StatsKey]*Stats) error {
+	rows := make([][]any, 0, len(deltas))
+	for k, s := range deltas {
+		rows = append(rows, s.appendClickValues([]any{k.Hour, k.CampaignID, k.StreamID, k.OfferID, k.LandingID, k.TrafficSourceID}))
+	}
+	if err := tx.upsert(ctx, addClickStatsSQL, rows); err != nil {
+		return fmt.Errorf("store: add to the statistics: %w", err)
+	}
+	return nil
 }
 
 var statsKeyColumns = []string{"hour", "campaign_id", "stream_id", "offer_id", "landing_id", "traffic_source_id"}
