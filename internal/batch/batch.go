@@ -37,7 +37,9 @@ type Writer[T any] struct {
 
 	mu      sync.Mutex
 	cur     *pending[T]
-	sealed  *pending[T]      // the newest batch closed to new records
+	last    *pending[T]      // the newest batch closed to new records
+	full    bool             // cur is full: its last adder is queueing it
+	room    chan struct{}    // closed when a full cur has gone to the queue
 	spare   []T              // a batch slice to reuse
 	queue   chan *pending[T] // full batches waiting for the writer
 	kick    chan struct{}    // cur became non-empty
@@ -100,6 +102,7 @@ func New[T any](write func(context.Context, []T) error, o Options) *Writer[T] {
 		kick:     make(chan struct{}, 1),
 		done:     make(chan struct{}),
 		closing:  make(chan struct{}),
+		room:     make(chan struct{}),
 	}
 	w.cur = w.newPending()
 	go w.run()
@@ -121,6 +124,20 @@ func (w *Writer[T]) newPending() *pending[T] {
 // (v may then still be written).
 func (w *Writer[T]) Add(ctx context.Context, v T, wait bool) error {
 	w.mu.Lock()
+	for w.full && !w.closed {
+		// The current batch is full and its last adder is handing it to
+		// the queue, which is full: wait with it. So every adder waits,
+		// not only the one that filled a batch, and memory holds at most
+		// MaxQueued + 2 batches however many callers there are.
+		room := w.room
+		w.mu.Unlock()
+		select {
+		case <-room:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		w.mu.Lock()
+	}
 	if w.closed {
 		w.mu.Unlock()
 		return ErrClosed
@@ -128,12 +145,8 @@ func (w *Writer[T]) Add(ctx context.Context, v T, wait bool) error {
 	p := w.cur
 	p.items = append(p.items, v)
 	w.stats.Queued++
-	var full *pending[T]
-	if len(p.items) >= w.maxBatch {
-		full = p
-		w.cur = w.newPending()
-		w.sealed = p
-	}
+	full := len(p.items) >= w.maxBatch
+	w.full = full
 	first := len(p.items) == 1
 	if first && w.linger > 0 {
 		p.since = time.Now()
@@ -143,12 +156,15 @@ func (w *Writer[T]) Add(ctx context.Context, v T, wait bool) error {
 	}
 	w.mu.Unlock()
 
-	if full != nil {
+	if full {
 		select {
-		case w.queue <- full:
+		case w.queue <- p:
+			w.sealed(p)
 		case <-ctx.Done():
-			// The batch is not lost: hand it over without the caller.
-			go func() { w.queue <- full }()
+			go func() {
+				w.queue <- p
+				w.sealed(p)
+			}()
 			return ctx.Err()
 		}
 	} else if first {
@@ -168,6 +184,18 @@ func (w *Writer[T]) Add(ctx context.Context, v T, wait bool) error {
 	}
 }
 
+// sealed makes a new current batch once the full one, p, is in the queue,
+// and lets the adders waiting for room go on.
+func (w *Writer[T]) sealed(p *pending[T]) {
+	w.mu.Lock()
+	w.cur = w.newPending()
+	w.full = false
+	w.last = p
+	close(w.room)
+	w.room = make(chan struct{})
+	w.mu.Unlock()
+}
+
 // take returns the batch to write next, or nil when closed and drained.
 func (w *Writer[T]) take() *pending[T] {
 	var timer *time.Timer
@@ -184,12 +212,14 @@ func (w *Writer[T]) take() *pending[T] {
 		}
 		w.mu.Lock()
 		var wake <-chan time.Time
-		if n := len(w.cur.items); n > 0 {
+		// A full cur is its last adder's to queue: wait for it there.
+		sealing := w.full
+		if n := len(w.cur.items); n > 0 && !sealing {
 			left := w.linger - time.Since(w.cur.since)
 			if w.cur.wait || w.closed || w.linger == 0 || left <= 0 {
 				p := w.cur
 				w.cur = w.newPending()
-				w.sealed = p
+				w.last = p
 				w.mu.Unlock()
 				return p
 			}
@@ -202,7 +232,7 @@ func (w *Writer[T]) take() *pending[T] {
 		}
 		closed := w.closed
 		w.mu.Unlock()
-		if closed {
+		if closed && !sealing {
 			select {
 			case p := <-w.queue:
 				return p
@@ -240,7 +270,7 @@ func (w *Writer[T]) Flush(ctx context.Context) error {
 	if len(p.items) == 0 {
 		// Batches are written in the order they were sealed: waiting
 		// for the newest waits for all.
-		p = w.sealed
+		p = w.last
 		if p == nil {
 			w.mu.Unlock()
 			return nil

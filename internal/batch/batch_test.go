@@ -141,6 +141,80 @@ func TestBackPressure(t *testing.T) {
 	}
 }
 
+// TestBackPressureWithManyAdders: with a stuck writer, every adder waits,
+// not only those that filled a batch, so the records held stay bounded
+// by the queue whatever the number of callers; nothing accepted is lost
+// or written twice once the writer goes on.
+func TestBackPressureWithManyAdders(t *testing.T) {
+	const maxBatch, maxQueued, adders = 4, 2, 64
+	release := make(chan struct{})
+	var (
+		mu      sync.Mutex
+		written = map[int]int{}
+	)
+	w := New(func(_ context.Context, xs []int) error {
+		<-release
+		mu.Lock()
+		defer mu.Unlock()
+		for _, x := range xs {
+			written[x]++
+		}
+		return nil
+	}, Options{MaxBatch: maxBatch, MaxQueued: maxQueued})
+	ctx, cancel := context.WithCancel(context.Background())
+	var (
+		wg       sync.WaitGroup
+		accepted sync.Map
+	)
+	for g := range adders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				x := g*1_000_000 + i
+				err := w.Add(ctx, x, false)
+				if err != nil {
+					if !errors.Is(err, context.Canceled) {
+						t.Errorf("Add: %v", err)
+					}
+					return
+				}
+				accepted.Store(x, true)
+			}
+		}()
+	}
+	// Wait until every adder is blocked: the queued count stops growing.
+	for prev := -1; ; {
+		time.Sleep(50 * time.Millisecond)
+		q := w.Stats().Queued
+		if q == prev {
+			break
+		}
+		prev = q
+	}
+	// The writer's batch, the queue's, the full one being queued.
+	if q, most := w.Stats().Queued, (maxQueued+2)*maxBatch; q > most {
+		t.Errorf("%d records held behind a stuck writer by %d adders, want at most %d", q, adders, most)
+	}
+	cancel()
+	wg.Wait()
+	close(release)
+	if err := w.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	accepted.Range(func(k, _ any) bool {
+		if written[k.(int)] != 1 {
+			t.Errorf("accepted record %d written %d times", k, written[k.(int)])
+		}
+		return true
+	})
+	for x, n := range written {
+		if n != 1 {
+			t.Errorf("record %d written %d times", x, n)
+		}
+	}
+}
+
 func BenchmarkAddAsync(b *testing.B) {
 	w := New(func(context.Context, []int) error { return nil }, Options{})
 	b.ReportAllocs()
