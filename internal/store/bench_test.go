@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trackd/trackd/internal/store"
 	"github.com/trackd/trackd/internal/store/storetest"
 	"github.com/trackd/trackd/internal/track"
 )
@@ -51,5 +52,53 @@ func BenchmarkInsertClicks(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// BenchmarkClicksByID reads one click back in a write transaction, as a
+// postback does, out of 200,000 written by 7 campaigns.
+//
+//	go test -run=^$ -bench=ClicksByID -benchmem ./internal/store
+func BenchmarkClicksByID(b *testing.B) {
+	for _, e := range storetest.Engines() {
+		b.Run(string(e), func(b *testing.B) {
+			db := storetest.Open(b, e)
+			ctx := context.Background()
+			const n = 200_000
+			now := time.Now()
+			var ids []string
+			for i := 0; i < n; i += 1000 {
+				batch := make([]track.Click, 1000)
+				for j := range batch {
+					c := &batch[j]
+					*c = track.Click{ClickID: fmt.Sprintf("%020d%012d", i, j), CreatedAt: now.Add(time.Duration(i+j) * time.Millisecond),
+						CampaignID: int64(j % 7), StreamID: 3, OfferID: 2, ExternalID: "ext-123456",
+						UserAgent: "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
+						IP:        "203.0.113.9", Query: "clickid=123456&zone=123&cost=0.002&sub2=site.example&utm_source=push",
+						Country: countries[(i/1000+j)%len(countries)], DeviceType: devices[j%3], OS: systems[j%4],
+						Browser: browsers[j%5], Language: languages[j%6]}
+					c.SubIDs[0], c.SubIDs[1] = "123", "site.example"
+					ids = append(ids, c.ClickID)
+				}
+				if err := db.InsertClicks(ctx, batch); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				id := ids[(i*7919)%n]
+				err := db.Update(ctx, func(tx *store.Tx) error {
+					got, err := tx.ClicksByID(ctx, []string{id})
+					if err == nil && got[id].ClickID != id {
+						err = fmt.Errorf("click %s not found", id)
+					}
+					return err
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -3,6 +3,8 @@ package store
 import (
 	"encoding/json"
 	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/trackd/trackd/internal/track"
 )
@@ -35,19 +37,17 @@ type clickDetails struct {
 // appendDetails writes c's detail fields as a JSON object, leaving empty
 // ones out. It is hand-written because it runs for every click in the
 // writer, where encoding/json's reflection would cost more than the row.
-func appendDetails(b []byte, c *track.Click) []byte { return appendDetailsOf(b, c, true) }
+func appendDetails(b []byte, c *track.Click) []byte { return appendDetailsOf(b, c, false) }
 
-// appendRestDetails is appendDetails without the values click_facts has
-// as columns: the details of a click on SQLite (migration 0009).
-func appendRestDetails(b []byte, c *track.Click) []byte { return appendDetailsOf(b, c, false) }
+// appendClickJSON is appendDetails with the fields PostgreSQL keeps as
+// columns of clicks: the whole click but its id, campaign, time and cost,
+// as SQLite keeps it (migration 0009).
+func appendClickJSON(b []byte, c *track.Click) []byte { return appendDetailsOf(b, c, true) }
 
-func appendDetailsOf(b []byte, c *track.Click, facts bool) []byte {
+func appendDetailsOf(b []byte, c *track.Click, columns bool) []byte {
 	b = append(b, '{')
 	first := true
-	str := func(name, v string) {
-		if v == "" {
-			return
-		}
+	key := func(name string) {
 		if !first {
 			b = append(b, ',')
 		}
@@ -55,14 +55,44 @@ func appendDetailsOf(b []byte, c *track.Click, facts bool) []byte {
 		b = append(b, '"')
 		b = append(b, name...)
 		b = append(b, '"', ':')
-		b = appendJSONString(b, v)
 	}
-	if facts {
-		str("creative_id", c.CreativeID)
-		str("ad_campaign_id", c.AdCampaignID)
-		str("keyword", c.Keyword)
-		str("source", c.Source)
+	str := func(name, v string) {
+		if v != "" {
+			key(name)
+			b = appendJSONString(b, v)
+		}
 	}
+	num := func(name string, v int64) {
+		if v != 0 {
+			key(name)
+			b = strconv.AppendInt(b, v, 10)
+		}
+	}
+	flag := func(name string, v bool) {
+		if v {
+			key(name)
+			b = append(b, "true"...)
+		}
+	}
+	if columns {
+		num("stream_id", c.StreamID)
+		num("offer_id", c.OfferID)
+		num("landing_id", c.LandingID)
+		num("traffic_source_id", c.TrafficSourceID)
+		str("external_id", c.ExternalID)
+		str("country", c.Country)
+		str("device_type", c.DeviceType)
+		str("os", c.OS)
+		str("browser", c.Browser)
+		flag("is_bot", c.IsBot)
+		flag("unique_campaign", c.UniqueCampaign)
+		flag("unique_stream", c.UniqueStream)
+		flag("unique_global", c.UniqueGlobal)
+	}
+	str("creative_id", c.CreativeID)
+	str("ad_campaign_id", c.AdCampaignID)
+	str("keyword", c.Keyword)
+	str("source", c.Source)
 	if c.OriginalCost != 0 {
 		str("original_cost", c.OriginalCost.String())
 	}
@@ -71,33 +101,20 @@ func appendDetailsOf(b []byte, c *track.Click, facts bool) []byte {
 	str("ip", c.IP)
 	str("user_agent", c.UserAgent)
 	str("referrer", c.Referrer)
-	if facts {
-		str("language", c.Language)
-		str("region", c.Region)
-		str("city", c.City)
-		str("isp", c.ISP)
-	}
-	if c.ASN != 0 {
-		if !first {
-			b = append(b, ',')
-		}
-		first = false
-		b = append(b, `"asn":`...)
-		b = strconv.AppendUint(b, uint64(c.ASN), 10)
-	}
-	if facts {
-		str("connection_type", c.ConnectionType)
-		str("os_version", c.OSVersion)
-		str("browser_version", c.BrowserVersion)
-	}
+	str("language", c.Language)
+	str("region", c.Region)
+	str("city", c.City)
+	str("isp", c.ISP)
+	num("asn", int64(c.ASN))
+	str("connection_type", c.ConnectionType)
+	str("os_version", c.OSVersion)
+	str("browser_version", c.BrowserVersion)
 	str("bot_reason", c.BotReason)
-	if facts {
-		var name [len("sub_id_30")]byte
-		copy(name[:], "sub_id_")
-		for i, s := range c.SubIDs {
-			n := strconv.AppendInt(name[:7], int64(i+1), 10)
-			str(string(n), s)
-		}
+	var name [len("sub_id_30")]byte
+	copy(name[:], "sub_id_")
+	for i, s := range c.SubIDs {
+		n := strconv.AppendInt(name[:7], int64(i+1), 10)
+		str(string(n), s)
 	}
 	return append(b, '}')
 }
@@ -169,15 +186,51 @@ type detailsSubIDs struct {
 	S30 string `json:"sub_id_30"`
 }
 
+// detailsColumns are the fields of appendClickJSON that PostgreSQL keeps
+// as columns.
+type detailsColumns struct {
+	StreamID        int64  `json:"stream_id"`
+	OfferID         int64  `json:"offer_id"`
+	LandingID       int64  `json:"landing_id"`
+	TrafficSourceID int64  `json:"traffic_source_id"`
+	ExternalID      string `json:"external_id"`
+	Country         string `json:"country"`
+	DeviceType      string `json:"device_type"`
+	OS              string `json:"os"`
+	Browser         string `json:"browser"`
+	IsBot           bool   `json:"is_bot"`
+	UniqueCampaign  bool   `json:"unique_campaign"`
+	UniqueStream    bool   `json:"unique_stream"`
+	UniqueGlobal    bool   `json:"unique_global"`
+}
+
 // unmarshalDetails fills c from a details JSON object.
-func unmarshalDetails(data []byte, c *track.Click) error {
-	var d struct {
-		clickDetails
-		detailsSubIDs
-		OriginalCost string `json:"original_cost"`
+func unmarshalDetails(data []byte, c *track.Click) error { return unmarshalDetailsOf(data, c, false) }
+
+// unmarshalClickJSON fills c from a JSON object of appendClickJSON.
+func unmarshalClickJSON(data []byte, c *track.Click) error { return unmarshalDetailsOf(data, c, true) }
+
+// detailsJSON is every field a details object may have.
+type detailsJSON struct {
+	clickDetails
+	detailsSubIDs
+	detailsColumns
+	OriginalCost string `json:"original_cost"`
+}
+
+func unmarshalDetailsOf(data []byte, c *track.Click, columns bool) error {
+	var d detailsJSON
+	if !d.decode(data) {
+		d = detailsJSON{}
+		if err := json.Unmarshal(data, &d); err != nil {
+			return err
+		}
 	}
-	if err := json.Unmarshal(data, &d); err != nil {
-		return err
+	if columns {
+		k := &d.detailsColumns
+		c.StreamID, c.OfferID, c.LandingID, c.TrafficSourceID = k.StreamID, k.OfferID, k.LandingID, k.TrafficSourceID
+		c.ExternalID, c.Country, c.DeviceType, c.OS, c.Browser = k.ExternalID, k.Country, k.DeviceType, k.OS, k.Browser
+		c.IsBot, c.UniqueCampaign, c.UniqueStream, c.UniqueGlobal = k.IsBot, k.UniqueCampaign, k.UniqueStream, k.UniqueGlobal
 	}
 	c.CreativeID, c.AdCampaignID, c.Keyword, c.Source = d.CreativeID, d.AdCampaignID, d.Keyword, d.Source
 	if d.OriginalCost != "" {
@@ -197,4 +250,266 @@ func unmarshalDetails(data []byte, c *track.Click) error {
 		s.S21, s.S22, s.S23, s.S24, s.S25, s.S26, s.S27, s.S28, s.S29, s.S30,
 	}
 	return nil
+}
+
+// decode reads data as json.Unmarshal would into d, for the objects the
+// store writes: flat, with known keys and string, integer or boolean
+// values. It reports false, leaving d in any state, for anything else (a
+// key in another case, a float, a nested value, a surrogate escape,
+// invalid UTF-8, malformed JSON...), and the caller then asks
+// encoding/json, whose reflection cost two thirds of reading a click back
+// off each postback. FuzzDetailsDecode checks the two agree.
+func (d *detailsJSON) decode(data []byte) bool {
+	i := skipSpace(data, 0)
+	if i >= len(data) || data[i] != '{' {
+		return false
+	}
+	i = skipSpace(data, i+1)
+	if i < len(data) && data[i] == '}' {
+		return skipSpace(data, i+1) == len(data)
+	}
+	var buf []byte
+	for {
+		if i >= len(data) || data[i] != '"' {
+			return false
+		}
+		key, next, ok := jsonString(data, i, buf[:0])
+		if !ok {
+			return false
+		}
+		buf = key[:0]
+		i = skipSpace(data, next)
+		if i >= len(data) || data[i] != ':' {
+			return false
+		}
+		i = skipSpace(data, i+1)
+		str, num, u32, flag := d.field(key)
+		if str == nil && num == nil && u32 == nil && flag == nil {
+			return false // a key json.Unmarshal may match in another case
+		}
+		switch {
+		case i >= len(data):
+			return false
+		case hasLiteral(data[i:], "null"):
+			i += 4 // null leaves a field as it is
+		case data[i] == '"':
+			if str == nil {
+				return false
+			}
+			v, next, ok := jsonString(data, i, nil)
+			if !ok {
+				return false
+			}
+			*str, i = string(v), next
+		case hasLiteral(data[i:], "true"), hasLiteral(data[i:], "false"):
+			if flag == nil {
+				return false
+			}
+			*flag = data[i] == 't'
+			i += 4 + btoi(data[i] == 'f')
+		default:
+			v, next, ok := jsonInt(data, i)
+			switch {
+			case !ok:
+				return false
+			case num != nil:
+				*num = v
+			case u32 != nil && data[i] != '-' && v <= 1<<32-1: // json refuses even -0
+				*u32 = uint32(v)
+			default:
+				return false
+			}
+			i = next
+		}
+		i = skipSpace(data, i)
+		if i >= len(data) {
+			return false
+		}
+		switch data[i] {
+		case ',':
+			i = skipSpace(data, i+1)
+		case '}':
+			return skipSpace(data, i+1) == len(data)
+		default:
+			return false
+		}
+	}
+}
+
+// field returns the field of d a key names: one of the pointers is set.
+func (d *detailsJSON) field(key []byte) (str *string, num *int64, u32 *uint32, flag *bool) {
+	if len(key) > len("sub_id_") && string(key[:len("sub_id_")]) == "sub_id_" {
+		n, err := strconv.Atoi(string(key[len("sub_id_"):]))
+		if err != nil || n < 1 || n > track.MaxSubIDs || strconv.Itoa(n) != string(key[len("sub_id_"):]) {
+			return
+		}
+		s := &d.detailsSubIDs
+		return [track.MaxSubIDs]*string{&s.S1, &s.S2, &s.S3, &s.S4, &s.S5, &s.S6, &s.S7, &s.S8, &s.S9, &s.S10,
+			&s.S11, &s.S12, &s.S13, &s.S14, &s.S15, &s.S16, &s.S17, &s.S18, &s.S19, &s.S20,
+			&s.S21, &s.S22, &s.S23, &s.S24, &s.S25, &s.S26, &s.S27, &s.S28, &s.S29, &s.S30}[n-1], nil, nil, nil
+	}
+	switch string(key) {
+	case "stream_id":
+		num = &d.StreamID
+	case "offer_id":
+		num = &d.OfferID
+	case "landing_id":
+		num = &d.LandingID
+	case "traffic_source_id":
+		num = &d.TrafficSourceID
+	case "external_id":
+		str = &d.ExternalID
+	case "country":
+		str = &d.Country
+	case "device_type":
+		str = &d.DeviceType
+	case "os":
+		str = &d.OS
+	case "browser":
+		str = &d.Browser
+	case "is_bot":
+		flag = &d.IsBot
+	case "unique_campaign":
+		flag = &d.UniqueCampaign
+	case "unique_stream":
+		flag = &d.UniqueStream
+	case "unique_global":
+		flag = &d.UniqueGlobal
+	case "creative_id":
+		str = &d.CreativeID
+	case "ad_campaign_id":
+		str = &d.AdCampaignID
+	case "keyword":
+		str = &d.Keyword
+	case "source":
+		str = &d.Source
+	case "original_cost":
+		str = &d.OriginalCost
+	case "cost_currency":
+		str = &d.CostCurrency
+	case "query":
+		str = &d.Query
+	case "ip":
+		str = &d.IP
+	case "user_agent":
+		str = &d.UserAgent
+	case "referrer":
+		str = &d.Referrer
+	case "language":
+		str = &d.Language
+	case "region":
+		str = &d.Region
+	case "city":
+		str = &d.City
+	case "isp":
+		str = &d.ISP
+	case "asn":
+		u32 = &d.ASN
+	case "connection_type":
+		str = &d.ConnectionType
+	case "os_version":
+		str = &d.OSVersion
+	case "browser_version":
+		str = &d.BrowserVersion
+	case "bot_reason":
+		str = &d.BotReason
+	}
+	return
+}
+
+func skipSpace(data []byte, i int) int {
+	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+func hasLiteral(data []byte, lit string) bool {
+	return len(data) >= len(lit) && string(data[:len(lit)]) == lit
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// jsonString reads the string starting at data[i] (a quote), appending
+// its value to dst; it returns the index after the closing quote.
+func jsonString(data []byte, i int, dst []byte) ([]byte, int, bool) {
+	i++
+	start := i
+	for i < len(data) {
+		c := data[i]
+		switch {
+		case c == '"':
+			if !utf8.Valid(data[start:i]) {
+				return nil, 0, false // json.Unmarshal would put U+FFFD in
+			}
+			return append(dst, data[start:i]...), i + 1, true
+		case c < 0x20:
+			return nil, 0, false
+		case c != '\\':
+			i++
+			continue
+		}
+		if !utf8.Valid(data[start:i]) {
+			return nil, 0, false
+		}
+		dst = append(dst, data[start:i]...)
+		if i+1 >= len(data) {
+			return nil, 0, false
+		}
+		switch e := data[i+1]; e {
+		case '"', '\\', '/':
+			dst = append(dst, e)
+		case 'b':
+			dst = append(dst, '\b')
+		case 'f':
+			dst = append(dst, '\f')
+		case 'n':
+			dst = append(dst, '\n')
+		case 'r':
+			dst = append(dst, '\r')
+		case 't':
+			dst = append(dst, '\t')
+		case 'u':
+			if i+6 > len(data) {
+				return nil, 0, false
+			}
+			r, err := strconv.ParseUint(string(data[i+2:i+6]), 16, 16)
+			if err != nil || utf16.IsSurrogate(rune(r)) {
+				return nil, 0, false
+			}
+			dst = utf8.AppendRune(dst, rune(r))
+			i += 4
+		default:
+			return nil, 0, false
+		}
+		i += 2
+		start = i
+	}
+	return nil, 0, false
+}
+
+// jsonInt reads the integer starting at data[i]: JSON's grammar, without
+// a fraction or an exponent, in int64's range.
+func jsonInt(data []byte, i int) (int64, int, bool) {
+	start := i
+	if i < len(data) && data[i] == '-' {
+		i++
+	}
+	digits := i
+	for i < len(data) && data[i] >= '0' && data[i] <= '9' {
+		i++
+	}
+	if i == digits || (data[digits] == '0' && i-digits > 1) {
+		return 0, 0, false
+	}
+	if i < len(data) && (data[i] == '.' || data[i] == 'e' || data[i] == 'E') {
+		return 0, 0, false
+	}
+	v, err := strconv.ParseInt(string(data[start:i]), 10, 64)
+	return v, i, err == nil
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/json"
 	"fmt"
 	"testing"
 
@@ -15,6 +16,10 @@ func FuzzClickDetails(f *testing.F) {
 		c := track.Click{ClickID: "x", UserAgent: ua, Query: query, ASN: asn, OriginalCost: track.Money(cost), Region: "\u2028"}
 		c.SubIDs[0], c.SubIDs[29] = sub, ua
 		_, buf := clickValues(&c, nil, nil)
+		var d detailsJSON
+		if !d.decode(buf) {
+			t.Fatalf("details %s not read without encoding/json", buf)
+		}
 		var got track.Click
 		if err := unmarshalDetails(buf, &got); err != nil {
 			t.Fatalf("details %s do not parse: %v", buf, err)
@@ -24,6 +29,36 @@ func FuzzClickDetails(f *testing.F) {
 		want.SubIDs[0], want.SubIDs[29] = track.CleanText(sub), track.CleanText(ua)
 		if fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Fatalf("details %s read back as\n%+v\nwant\n%+v", buf, got, want)
+		}
+	})
+}
+
+// FuzzDetailsDecode: where the store's own decoder of details reads an
+// input, encoding/json reads it too, to the same fields.
+func FuzzDetailsDecode(f *testing.F) {
+	c := track.Click{StreamID: 3, OfferID: -4, LandingID: 1 << 40, TrafficSourceID: 9, ExternalID: "e\"x", Country: "DE",
+		DeviceType: "mobile", OS: "iOS", Browser: "Safari", IsBot: true, UniqueGlobal: true, CreativeID: "c/1",
+		Query: "a=1&b=\u00e9\t", UserAgent: "Mozilla/5.0 \x01", ASN: 4294967295, OriginalCost: 1500, BotReason: "ua"}
+	c.SubIDs[0], c.SubIDs[9], c.SubIDs[29] = "s1", "ü", "s30"
+	f.Add(appendClickJSON(nil, &c))
+	f.Add(appendDetails(nil, &c))
+	for _, s := range []string{`{}`, ` { } `, `{"stream_id":null,"is_bot":false}`, `{"Stream_ID":1}`, `{"sub_id_01":"x"}`,
+		`{"asn":-1}`, `{"asn":4294967296}`, `{"stream_id":1.5}`, `{"stream_id":01}`, `{"os":"\ud83d\ude00"}`,
+		`{"os":"a\u0000b\/c"}`, `{"stream\u005fid":7}`, `{"os":"x","os":"y"}`, `{"is_bot":true}x`, `{"os":"\xff"}`,
+		`{"os":1}`, `{"is_bot":"true"}`, `{"stream_id":-0}`, `{"stream_id":9223372036854775808}`, `{"query":"tab\tend"}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var fast detailsJSON
+		if !fast.decode(data) {
+			return
+		}
+		var slow detailsJSON
+		if err := json.Unmarshal(data, &slow); err != nil {
+			t.Fatalf("%q: read by decode, refused by encoding/json: %v", data, err)
+		}
+		if fast != slow {
+			t.Fatalf("%q:\ndecode      %+v\nencoding/json %+v", data, fast, slow)
 		}
 	})
 }

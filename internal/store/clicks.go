@@ -71,8 +71,8 @@ func (db *DB) InsertClicks(ctx context.Context, clicks []track.Click) error {
 			args = args[:0]
 			for i := range rest[:n] {
 				c := &rest[i]
-				buf = appendRestDetails(buf[:0], c)
-				args = append(args, c.ClickID, c.CampaignID, toDB(c.CreatedAt), string(buf))
+				buf = appendClickJSON(buf[:0], c)
+				args = append(args, c.ClickID, c.CampaignID, toDB(c.CreatedAt), int64(c.Cost), string(buf))
 			}
 			if _, err := stmt.ExecContext(ctx, args...); err != nil {
 				return fmt.Errorf("store: insert %d clicks from %s: %w", n, rest[0].ClickID, err)
@@ -131,9 +131,8 @@ func (db *DB) copyClicks(ctx context.Context, clicks []track.Click) error {
 const clicksPerInsert = 32
 
 // narrowClickColumns are the columns of clicks on SQLite (migration
-// 0009): what finds a click's facts, and the details click_facts has no
-// column for.
-var narrowClickColumns = []string{"click_id", "campaign_id", "created_at", "details"}
+// 0009): what finds a click's facts, its cost, and the rest of it as JSON.
+var narrowClickColumns = []string{"click_id", "campaign_id", "created_at", "cost", "details"}
 
 var insertClicksFull, insertClickOne = insertClicksSQL(clicksPerInsert), insertClicksSQL(1)
 
@@ -201,24 +200,13 @@ func (db *DB) clickSelect() string {
 }
 
 var (
-	selectClickSQL = "SELECT k." + strings.Join(clickColumns, ", k.") + " FROM clicks k"
-	// narrowClickCols are what scanNarrowClick reads, f being click_facts.
-	narrowClickCols = func() string {
-		cols := make([]string, 0, len(factColumns)+1)
-		for i, c := range factColumns {
-			if i < factInts {
-				cols = append(cols, "f."+c)
-			} else {
-				cols = append(cols, "COALESCE(f."+c+", '')")
-			}
-		}
-		return strings.Join(append(cols, "k.details"), ", ")
-	}()
-	// CROSS JOIN fixes the order of the loops: SQLite's planner has no
-	// statistics to choose it.
-	selectNarrowClickSQL = "SELECT " + narrowClickCols + " FROM clicks k CROSS JOIN click_facts f " +
-		"ON f.campaign_id = k.campaign_id AND f.created_at = k.created_at AND f.click_id = k.click_id"
-	selectCampaignClicksSQL = "SELECT " + narrowClickCols + " FROM click_facts f CROSS JOIN clicks k ON k.click_id = f.click_id"
+	selectClickSQL       = "SELECT k." + strings.Join(clickColumns, ", k.") + " FROM clicks k"
+	selectNarrowClickSQL = "SELECT k." + strings.Join(narrowClickColumns, ", k.") + " FROM clicks k"
+	// A campaign's clicks in the order of its facts (SQLite): CROSS JOIN
+	// fixes the order of the loops, which SQLite's planner has no
+	// statistics to choose.
+	selectCampaignClicksSQL = "SELECT k." + strings.Join(narrowClickColumns, ", k.") +
+		" FROM click_facts f CROSS JOIN clicks k ON k.click_id = f.click_id"
 )
 
 // scanClick reads a row of clickSelect.
@@ -248,31 +236,19 @@ func scanClick(r scanner) (track.Click, error) {
 	return c, nil
 }
 
-// scanNarrowClick reads a click from its facts and its details (SQLite).
-// The facts have the last word: the details of clicks written before
-// migration 0009 repeat values that sub id updates change in the facts.
+// scanNarrowClick reads a click of SQLite's clicks.
 func scanNarrowClick(r scanner) (track.Click, error) {
 	var (
 		c       track.Click
 		created int64
-		texts   [16 + track.MaxSubIDs]string
 		details string
 	)
-	dest := make([]any, 0, len(factColumns)+1)
-	dest = append(dest, &c.CampaignID, &created, &c.ClickID, &c.StreamID, &c.OfferID, &c.LandingID, &c.TrafficSourceID,
-		&c.Cost, &c.IsBot, &c.UniqueCampaign, &c.UniqueStream, &c.UniqueGlobal)
-	for i := range texts {
-		dest = append(dest, &texts[i])
-	}
-	if err := r.Scan(append(dest, &details)...); err != nil {
+	if err := r.Scan(&c.ClickID, &c.CampaignID, &created, &c.Cost, &details); err != nil {
 		return c, err
 	}
 	c.CreatedAt = fromDB(created)
-	if err := unmarshalDetails([]byte(details), &c); err != nil {
+	if err := unmarshalClickJSON([]byte(details), &c); err != nil {
 		return c, fmt.Errorf("click %s details: %w", c.ClickID, err)
-	}
-	for i, p := range factTextPtrs(&c) {
-		*p = texts[i]
 	}
 	return c, nil
 }
@@ -313,7 +289,7 @@ func (db *DB) Clicks(ctx context.Context, q ClickQuery) ([]track.Click, error) {
 		f.eq("k.campaign_id", q.CampaignID, q.CampaignID != 0)
 		ext := "k.external_id"
 		if db.engine == SQLite {
-			ext = "f.external_id"
+			ext = "json_extract(k.details, '$.external_id')"
 		}
 		f.eq(ext, q.ExternalID, q.ExternalID != "")
 		f.cmp("k.created_at >= ?", toDB(q.From), !q.From.IsZero())

@@ -166,8 +166,10 @@ func (tx *Tx) SetClickSubIDs(ctx context.Context, c *track.Click, subs map[int]s
 		}
 		return nil
 	}
-	// SQLite: the sub ids are click_facts' columns (the details of clicks
-	// written before migration 0009 keep stale copies that readers ignore).
+	cl := cleanClick(c)
+	if _, err := tx.exec(ctx, "UPDATE clicks SET details = ? WHERE click_id = ?", string(appendClickJSON(nil, &cl)), c.ClickID); err != nil {
+		return fmt.Errorf("store: update click %s: %w", c.ClickID, err)
+	}
 	var set []string
 	vals := []any{}
 	for i, v := range subs {

@@ -33,18 +33,6 @@ func factTexts(c *track.Click) [16 + track.MaxSubIDs]string {
 	return out
 }
 
-// factTextPtrs returns pointers to c's fields of factColumns[factInts:],
-// in factTexts' order.
-func factTextPtrs(c *track.Click) [16 + track.MaxSubIDs]*string {
-	var out [16 + track.MaxSubIDs]*string
-	copy(out[:], []*string{&c.Country, &c.Region, &c.City, &c.ISP, &c.ConnectionType, &c.Language, &c.DeviceType, &c.OS,
-		&c.OSVersion, &c.Browser, &c.BrowserVersion, &c.ExternalID, &c.Source, &c.CreativeID, &c.AdCampaignID, &c.Keyword})
-	for i := range c.SubIDs {
-		out[16+i] = &c.SubIDs[i]
-	}
-	return out
-}
-
 // factMask has a bit for each text value of c that is not empty: the
 // columns an insert names (the others are NULL, which reports read as
 // empty). Most of a click's values are empty, and a value not bound is

@@ -12,8 +12,8 @@ import (
 
 // TestNarrowClicksUpgrade: clicks written as migration 0008 kept them (a
 // wide clicks row and click_facts) read back whole after 0009 narrowed
-// clicks on SQLite, beside clicks written since; sub id updates win over
-// the copies the old details keep; the log pages and purge works on both.
+// clicks on SQLite, beside clicks written since; sub id updates reach
+// them; the log lists and purge deletes both.
 func TestNarrowClicksUpgrade(t *testing.T) {
 	ctx := context.Background()
 	db, err := Open(ctx, "", t.TempDir())
@@ -64,8 +64,7 @@ func TestNarrowClicksUpgrade(t *testing.T) {
 			t.Errorf("click after the upgrade:\n got %+v\nwant %+v", got, want)
 		}
 	}
-	// A sub id changes in click_facts only; the old details still say
-	// site-0, and must not win.
+	// A sub id update reaches an upgraded click (and its facts).
 	err = db.tx(ctx, func(tx *Tx) error { return tx.SetClickSubIDs(ctx, &old[0], map[int]string{1: "site-new"}) })
 	if err != nil {
 		t.Fatal(err)
@@ -81,6 +80,10 @@ func TestNarrowClicksUpgrade(t *testing.T) {
 	}()
 	if err != nil || byID[old[0].ClickID].SubIDs[1] != "site-new" || byID[old[1].ClickID].SubIDs[1] != "site-1" {
 		t.Errorf("sub ids after an update: %q, %q (%v)", byID[old[0].ClickID].SubIDs[1], byID[old[1].ClickID].SubIDs[1], err)
+	}
+	var fact string
+	if err := db.read.QueryRow("SELECT sub_id_2 FROM click_facts WHERE click_id = ?", old[0].ClickID).Scan(&fact); err != nil || fact != "site-new" {
+		t.Errorf("click_facts.sub_id_2 = %q after the update (%v)", fact, err)
 	}
 	// A click written now sits beside them in the log.
 	if err := db.InsertClicks(ctx, []track.Click{click(2)}); err != nil {

@@ -929,7 +929,11 @@ func (db *DB) SpreadCost(ctx context.Context, q CostQuery, total track.Money) (i
 			if err := rs.Close(); err != nil {
 				return err
 			}
-			for _, t := range []string{table} {
+			tables := []string{"clicks"}
+			if db.engine == SQLite {
+				tables = append(tables, "click_facts")
+			}
+			for _, t := range tables {
 				for _, g := range []struct {
 					cost int64
 					ids  []any
