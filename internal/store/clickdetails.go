@@ -37,14 +37,7 @@ type clickDetails struct {
 // appendDetails writes c's detail fields as a JSON object, leaving empty
 // ones out. It is hand-written because it runs for every click in the
 // writer, where encoding/json's reflection would cost more than the row.
-func appendDetails(b []byte, c *track.Click) []byte { return appendDetailsOf(b, c, false) }
-
-// appendClickJSON is appendDetails with the fields PostgreSQL keeps as
-// columns of clicks: the whole click but its id, campaign, time and cost,
-// as SQLite keeps it (migration 0009).
-func appendClickJSON(b []byte, c *track.Click) []byte { return appendDetailsOf(b, c, true) }
-
-func appendDetailsOf(b []byte, c *track.Click, columns bool) []byte {
+func appendDetails(b []byte, c *track.Click) []byte {
 	b = append(b, '{')
 	first := true
 	key := func(name string) {
@@ -62,33 +55,6 @@ func appendDetailsOf(b []byte, c *track.Click, columns bool) []byte {
 			b = appendJSONString(b, v)
 		}
 	}
-	num := func(name string, v int64) {
-		if v != 0 {
-			key(name)
-			b = strconv.AppendInt(b, v, 10)
-		}
-	}
-	flag := func(name string, v bool) {
-		if v {
-			key(name)
-			b = append(b, "true"...)
-		}
-	}
-	if columns {
-		num("stream_id", c.StreamID)
-		num("offer_id", c.OfferID)
-		num("landing_id", c.LandingID)
-		num("traffic_source_id", c.TrafficSourceID)
-		str("external_id", c.ExternalID)
-		str("country", c.Country)
-		str("device_type", c.DeviceType)
-		str("os", c.OS)
-		str("browser", c.Browser)
-		flag("is_bot", c.IsBot)
-		flag("unique_campaign", c.UniqueCampaign)
-		flag("unique_stream", c.UniqueStream)
-		flag("unique_global", c.UniqueGlobal)
-	}
 	str("creative_id", c.CreativeID)
 	str("ad_campaign_id", c.AdCampaignID)
 	str("keyword", c.Keyword)
@@ -105,7 +71,10 @@ func appendDetailsOf(b []byte, c *track.Click, columns bool) []byte {
 	str("region", c.Region)
 	str("city", c.City)
 	str("isp", c.ISP)
-	num("asn", int64(c.ASN))
+	if c.ASN != 0 {
+		key("asn")
+		b = strconv.AppendUint(b, uint64(c.ASN), 10)
+	}
 	str("connection_type", c.ConnectionType)
 	str("os_version", c.OSVersion)
 	str("browser_version", c.BrowserVersion)
@@ -186,51 +155,21 @@ type detailsSubIDs struct {
 	S30 string `json:"sub_id_30"`
 }
 
-// detailsColumns are the fields of appendClickJSON that PostgreSQL keeps
-// as columns.
-type detailsColumns struct {
-	StreamID        int64  `json:"stream_id"`
-	OfferID         int64  `json:"offer_id"`
-	LandingID       int64  `json:"landing_id"`
-	TrafficSourceID int64  `json:"traffic_source_id"`
-	ExternalID      string `json:"external_id"`
-	Country         string `json:"country"`
-	DeviceType      string `json:"device_type"`
-	OS              string `json:"os"`
-	Browser         string `json:"browser"`
-	IsBot           bool   `json:"is_bot"`
-	UniqueCampaign  bool   `json:"unique_campaign"`
-	UniqueStream    bool   `json:"unique_stream"`
-	UniqueGlobal    bool   `json:"unique_global"`
-}
-
-// unmarshalDetails fills c from a details JSON object.
-func unmarshalDetails(data []byte, c *track.Click) error { return unmarshalDetailsOf(data, c, false) }
-
-// unmarshalClickJSON fills c from a JSON object of appendClickJSON.
-func unmarshalClickJSON(data []byte, c *track.Click) error { return unmarshalDetailsOf(data, c, true) }
-
 // detailsJSON is every field a details object may have.
 type detailsJSON struct {
 	clickDetails
 	detailsSubIDs
-	detailsColumns
 	OriginalCost string `json:"original_cost"`
 }
 
-func unmarshalDetailsOf(data []byte, c *track.Click, columns bool) error {
+// unmarshalDetails fills c from a details JSON object.
+func unmarshalDetails(data []byte, c *track.Click) error {
 	var d detailsJSON
 	if !d.decode(data) {
 		d = detailsJSON{}
 		if err := json.Unmarshal(data, &d); err != nil {
 			return err
 		}
-	}
-	if columns {
-		k := &d.detailsColumns
-		c.StreamID, c.OfferID, c.LandingID, c.TrafficSourceID = k.StreamID, k.OfferID, k.LandingID, k.TrafficSourceID
-		c.ExternalID, c.Country, c.DeviceType, c.OS, c.Browser = k.ExternalID, k.Country, k.DeviceType, k.OS, k.Browser
-		c.IsBot, c.UniqueCampaign, c.UniqueStream, c.UniqueGlobal = k.IsBot, k.UniqueCampaign, k.UniqueStream, k.UniqueGlobal
 	}
 	c.CreativeID, c.AdCampaignID, c.Keyword, c.Source = d.CreativeID, d.AdCampaignID, d.Keyword, d.Source
 	if d.OriginalCost != "" {
@@ -252,13 +191,13 @@ func unmarshalDetailsOf(data []byte, c *track.Click, columns bool) error {
 	return nil
 }
 
-// decode reads data as json.Unmarshal would into d, for the objects the
-// store writes: flat, with known keys and string, integer or boolean
-// values. It reports false, leaving d in any state, for anything else (a
-// key in another case, a float, a nested value, a surrogate escape,
-// invalid UTF-8, malformed JSON...), and the caller then asks
-// encoding/json, whose reflection cost two thirds of reading a click back
-// off each postback. FuzzDetailsDecode checks the two agree.
+// decode reads data as json.Unmarshal would into d, for the objects
+// appendDetails writes: flat, known keys, string values and an unsigned
+// asn. It reports false, leaving d in any state, for anything else (a key
+// in another case, a float, a nested value, a surrogate escape, invalid
+// UTF-8, malformed JSON...), and the caller then asks encoding/json,
+// whose reflection was the largest part of reading a click back off each
+// postback (BenchmarkClicksByID). FuzzDetailsDecode checks the two agree.
 func (d *detailsJSON) decode(data []byte) bool {
 	i := skipSpace(data, 0)
 	if i >= len(data) || data[i] != '{' {
@@ -283,8 +222,8 @@ func (d *detailsJSON) decode(data []byte) bool {
 			return false
 		}
 		i = skipSpace(data, i+1)
-		str, num, u32, flag := d.field(key)
-		if str == nil && num == nil && u32 == nil && flag == nil {
+		str, u32 := d.field(key)
+		if str == nil && u32 == nil {
 			return false // a key json.Unmarshal may match in another case
 		}
 		switch {
@@ -301,25 +240,12 @@ func (d *detailsJSON) decode(data []byte) bool {
 				return false
 			}
 			*str, i = string(v), next
-		case hasLiteral(data[i:], "true"), hasLiteral(data[i:], "false"):
-			if flag == nil {
-				return false
-			}
-			*flag = data[i] == 't'
-			i += 4 + btoi(data[i] == 'f')
 		default:
 			v, next, ok := jsonInt(data, i)
-			switch {
-			case !ok:
-				return false
-			case num != nil:
-				*num = v
-			case u32 != nil && data[i] != '-' && v <= 1<<32-1: // json refuses even -0
-				*u32 = uint32(v)
-			default:
+			if !ok || u32 == nil || data[i] == '-' || v > 1<<32-1 { // json refuses even -0
 				return false
 			}
-			i = next
+			*u32, i = uint32(v), next
 		}
 		i = skipSpace(data, i)
 		if i >= len(data) {
@@ -337,7 +263,7 @@ func (d *detailsJSON) decode(data []byte) bool {
 }
 
 // field returns the field of d a key names: one of the pointers is set.
-func (d *detailsJSON) field(key []byte) (str *string, num *int64, u32 *uint32, flag *bool) {
+func (d *detailsJSON) field(key []byte) (str *string, u32 *uint32) {
 	if len(key) > len("sub_id_") && string(key[:len("sub_id_")]) == "sub_id_" {
 		n, err := strconv.Atoi(string(key[len("sub_id_"):]))
 		if err != nil || n < 1 || n > track.MaxSubIDs || strconv.Itoa(n) != string(key[len("sub_id_"):]) {
@@ -346,35 +272,9 @@ func (d *detailsJSON) field(key []byte) (str *string, num *int64, u32 *uint32, f
 		s := &d.detailsSubIDs
 		return [track.MaxSubIDs]*string{&s.S1, &s.S2, &s.S3, &s.S4, &s.S5, &s.S6, &s.S7, &s.S8, &s.S9, &s.S10,
 			&s.S11, &s.S12, &s.S13, &s.S14, &s.S15, &s.S16, &s.S17, &s.S18, &s.S19, &s.S20,
-			&s.S21, &s.S22, &s.S23, &s.S24, &s.S25, &s.S26, &s.S27, &s.S28, &s.S29, &s.S30}[n-1], nil, nil, nil
+			&s.S21, &s.S22, &s.S23, &s.S24, &s.S25, &s.S26, &s.S27, &s.S28, &s.S29, &s.S30}[n-1], nil
 	}
 	switch string(key) {
-	case "stream_id":
-		num = &d.StreamID
-	case "offer_id":
-		num = &d.OfferID
-	case "landing_id":
-		num = &d.LandingID
-	case "traffic_source_id":
-		num = &d.TrafficSourceID
-	case "external_id":
-		str = &d.ExternalID
-	case "country":
-		str = &d.Country
-	case "device_type":
-		str = &d.DeviceType
-	case "os":
-		str = &d.OS
-	case "browser":
-		str = &d.Browser
-	case "is_bot":
-		flag = &d.IsBot
-	case "unique_campaign":
-		flag = &d.UniqueCampaign
-	case "unique_stream":
-		flag = &d.UniqueStream
-	case "unique_global":
-		flag = &d.UniqueGlobal
 	case "creative_id":
 		str = &d.CreativeID
 	case "ad_campaign_id":
@@ -426,13 +326,6 @@ func skipSpace(data []byte, i int) int {
 
 func hasLiteral(data []byte, lit string) bool {
 	return len(data) >= len(lit) && string(data[:len(lit)]) == lit
-}
-
-func btoi(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // jsonString reads the string starting at data[i] (a quote), appending

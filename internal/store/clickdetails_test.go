@@ -36,16 +36,14 @@ func FuzzClickDetails(f *testing.F) {
 // FuzzDetailsDecode: where the store's own decoder of details reads an
 // input, encoding/json reads it too, to the same fields.
 func FuzzDetailsDecode(f *testing.F) {
-	c := track.Click{StreamID: 3, OfferID: -4, LandingID: 1 << 40, TrafficSourceID: 9, ExternalID: "e\"x", Country: "DE",
-		DeviceType: "mobile", OS: "iOS", Browser: "Safari", IsBot: true, UniqueGlobal: true, CreativeID: "c/1",
-		Query: "a=1&b=\u00e9\t", UserAgent: "Mozilla/5.0 \x01", ASN: 4294967295, OriginalCost: 1500, BotReason: "ua"}
+	c := track.Click{CreativeID: "c/1", AdCampaignID: "a\"b", Region: "\u2028", Query: "a=1&b=\u00e9\t",
+		UserAgent: "Mozilla/5.0 \x01", ASN: 4294967295, OriginalCost: 1500, BotReason: "ua"}
 	c.SubIDs[0], c.SubIDs[9], c.SubIDs[29] = "s1", "ü", "s30"
-	f.Add(appendClickJSON(nil, &c))
 	f.Add(appendDetails(nil, &c))
-	for _, s := range []string{`{}`, ` { } `, `{"stream_id":null,"is_bot":false}`, `{"Stream_ID":1}`, `{"sub_id_01":"x"}`,
-		`{"asn":-1}`, `{"asn":4294967296}`, `{"stream_id":1.5}`, `{"stream_id":01}`, `{"os":"\ud83d\ude00"}`,
-		`{"os":"a\u0000b\/c"}`, `{"stream\u005fid":7}`, `{"os":"x","os":"y"}`, `{"is_bot":true}x`, `{"os":"\xff"}`,
-		`{"os":1}`, `{"is_bot":"true"}`, `{"stream_id":-0}`, `{"stream_id":9223372036854775808}`, `{"query":"tab\tend"}`} {
+	for _, s := range []string{`{}`, ` { } `, `{"city":null,"asn":null}`, `{"City":"x"}`, `{"sub_id_01":"x"}`,
+		`{"asn":-1}`, `{"asn":-0}`, `{"asn":4294967296}`, `{"asn":1.5}`, `{"asn":01}`, `{"city":"\ud83d\ude00"}`,
+		`{"city":"a\u0000b\/c"}`, `{"ci\u0074y":"x"}`, `{"city":"x","city":"y"}`, `{"city":"x"}x`, `{"city":"\xff"}`,
+		`{"city":1}`, `{"asn":"1"}`, `{"asn":true}`, `{"query":"tab\tend"}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {

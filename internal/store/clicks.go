@@ -13,9 +13,8 @@ import (
 	"github.com/trackd/trackd/internal/track"
 )
 
-// clickColumns are the columns of clicks on PostgreSQL, in the order of
+// clickColumns are the columns InsertClicks writes, in the order of
 // clickValues; the rest of a click is in details (see clickdetails.go).
-// SQLite has the columns of narrowClickColumns and click_facts.
 var clickColumns = []string{"click_id", "created_at", "campaign_id", "stream_id", "offer_id", "landing_id",
 	"traffic_source_id", "external_id", "cost", "country", "device_type", "os", "browser", "is_bot",
 	"unique_campaign", "unique_stream", "unique_global", "details"}
@@ -61,7 +60,7 @@ func (db *DB) InsertClicks(ctx context.Context, clicks []track.Click) error {
 		if err != nil {
 			return fmt.Errorf("store: prepare click insert: %w", err)
 		}
-		args := make([]any, 0, len(narrowClickColumns)*clicksPerInsert)
+		args := make([]any, 0, len(clickColumns)*clicksPerInsert)
 		var buf []byte
 		for rest := clean; len(rest) > 0; {
 			n, stmt := 1, one
@@ -70,9 +69,7 @@ func (db *DB) InsertClicks(ctx context.Context, clicks []track.Click) error {
 			}
 			args = args[:0]
 			for i := range rest[:n] {
-				c := &rest[i]
-				buf = appendClickJSON(buf[:0], c)
-				args = append(args, c.ClickID, c.CampaignID, toDB(c.CreatedAt), int64(c.Cost), string(buf))
+				args, buf = cleanClickValues(&rest[i], args, buf)
 			}
 			if _, err := stmt.ExecContext(ctx, args...); err != nil {
 				return fmt.Errorf("store: insert %d clicks from %s: %w", n, rest[0].ClickID, err)
@@ -130,15 +127,11 @@ func (db *DB) copyClicks(ctx context.Context, clicks []track.Click) error {
 // statements, fewer round trips through database/sql and the driver.
 const clicksPerInsert = 32
 
-// narrowClickColumns are the columns of clicks on SQLite (migration
-// 0009): what finds a click's facts, its cost, and the rest of it as JSON.
-var narrowClickColumns = []string{"click_id", "campaign_id", "created_at", "cost", "details"}
-
 var insertClicksFull, insertClickOne = insertClicksSQL(clicksPerInsert), insertClicksSQL(1)
 
 func insertClicksSQL(n int) string {
-	row := "(" + placeholders(len(narrowClickColumns)) + ")"
-	return "INSERT INTO clicks (" + strings.Join(narrowClickColumns, ", ") + ") VALUES " +
+	row := "(" + placeholders(len(clickColumns)) + ")"
+	return "INSERT INTO clicks (" + strings.Join(clickColumns, ", ") + ") VALUES " +
 		strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
 }
 
@@ -175,8 +168,8 @@ func (db *DB) InsertLandingClicks(ctx context.Context, lcs []track.LandingClick)
 				ids = append(ids, lc.ClickID)
 			}
 		}
-		err = tx.queryIDs(ctx, db.clickSelect()+" WHERE k.click_id IN (%s)", ids, func(rows *sql.Rows) error {
-			c, err := db.scanClick(rows)
+		err = tx.queryIDs(ctx, selectClickSQL+" WHERE k.click_id IN (%s)", ids, func(rows *sql.Rows) error {
+			c, err := scanClick(rows)
 			if err != nil {
 				return err
 			}
@@ -190,32 +183,15 @@ func (db *DB) InsertLandingClicks(ctx context.Context, lcs []track.LandingClick)
 	})
 }
 
-// clickSelect starts a query for whole clicks, clicks being k; scanClick
-// reads its rows. SQLite joins each click's facts.
-func (db *DB) clickSelect() string {
-	if db.engine == SQLite {
-		return selectNarrowClickSQL
-	}
-	return selectClickSQL
-}
-
 var (
-	selectClickSQL       = "SELECT k." + strings.Join(clickColumns, ", k.") + " FROM clicks k"
-	selectNarrowClickSQL = "SELECT k." + strings.Join(narrowClickColumns, ", k.") + " FROM clicks k"
+	// selectClickSQL starts a query for whole clicks, clicks being k.
+	selectClickSQL = "SELECT k." + strings.Join(clickColumns, ", k.") + " FROM clicks k"
 	// A campaign's clicks in the order of its facts (SQLite): CROSS JOIN
 	// fixes the order of the loops, which SQLite's planner has no
 	// statistics to choose.
-	selectCampaignClicksSQL = "SELECT k." + strings.Join(narrowClickColumns, ", k.") +
+	selectCampaignClicksSQL = "SELECT k." + strings.Join(clickColumns, ", k.") +
 		" FROM click_facts f CROSS JOIN clicks k ON k.click_id = f.click_id"
 )
-
-// scanClick reads a row of clickSelect.
-func (db *DB) scanClick(r scanner) (track.Click, error) {
-	if db.engine == SQLite {
-		return scanNarrowClick(r)
-	}
-	return scanClick(r)
-}
 
 func scanClick(r scanner) (track.Click, error) {
 	var (
@@ -236,26 +212,9 @@ func scanClick(r scanner) (track.Click, error) {
 	return c, nil
 }
 
-// scanNarrowClick reads a click of SQLite's clicks.
-func scanNarrowClick(r scanner) (track.Click, error) {
-	var (
-		c       track.Click
-		created int64
-		details string
-	)
-	if err := r.Scan(&c.ClickID, &c.CampaignID, &created, &c.Cost, &details); err != nil {
-		return c, err
-	}
-	c.CreatedAt = fromDB(created)
-	if err := unmarshalClickJSON([]byte(details), &c); err != nil {
-		return c, fmt.Errorf("click %s details: %w", c.ClickID, err)
-	}
-	return c, nil
-}
-
 // Click returns the click with a click id.
 func (db *DB) Click(ctx context.Context, clickID string) (track.Click, error) {
-	c, err := db.scanClick(db.queryRow(ctx, db.clickSelect()+" WHERE k.click_id = ?", clickID))
+	c, err := scanClick(db.queryRow(ctx, selectClickSQL+" WHERE k.click_id = ?", clickID))
 	return c, notFoundIfNoRows(err, "click", clickID)
 }
 
@@ -272,7 +231,7 @@ type ClickQuery struct {
 // Clicks returns clicks newest first.
 func (db *DB) Clicks(ctx context.Context, q ClickQuery) ([]track.Click, error) {
 	var f filter
-	query, order := db.clickSelect(), " ORDER BY k.click_id DESC"
+	query, order := selectClickSQL, " ORDER BY k.click_id DESC"
 	if db.engine == SQLite && q.CampaignID != 0 {
 		// A campaign's facts are stored by time: read them backwards from
 		// the page's start instead of sorting the campaign's clicks. Click
@@ -287,16 +246,12 @@ func (db *DB) Clicks(ctx context.Context, q ClickQuery) ([]track.Click, error) {
 			q.Before, q.Before != "")
 	} else {
 		f.eq("k.campaign_id", q.CampaignID, q.CampaignID != 0)
-		ext := "k.external_id"
-		if db.engine == SQLite {
-			ext = "json_extract(k.details, '$.external_id')"
-		}
-		f.eq(ext, q.ExternalID, q.ExternalID != "")
+		f.eq("k.external_id", q.ExternalID, q.ExternalID != "")
 		f.cmp("k.created_at >= ?", toDB(q.From), !q.From.IsZero())
 		f.cmp("k.created_at < ?", toDB(q.To), !q.To.IsZero())
 		f.cmp("k.click_id < ?", q.Before, q.Before != "")
 	}
-	out, err := list(ctx, db, db.scanClick, query+f.sql()+order+" LIMIT "+strconv.Itoa(limit(q.Limit)), f.args...)
+	out, err := list(ctx, db, scanClick, query+f.sql()+order+" LIMIT "+strconv.Itoa(limit(q.Limit)), f.args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: list clicks: %w", err)
 	}

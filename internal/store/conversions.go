@@ -57,8 +57,8 @@ func (tx *Tx) queryIDs(ctx context.Context, query string, ids []string, row func
 // ClicksByID returns the clicks with these (distinct) click ids that exist.
 func (tx *Tx) ClicksByID(ctx context.Context, ids []string) (map[string]track.Click, error) {
 	out := make(map[string]track.Click, len(ids))
-	err := tx.queryIDs(ctx, tx.db.clickSelect()+" WHERE k.click_id IN (%s)", ids, func(rows *sql.Rows) error {
-		c, err := tx.db.scanClick(rows)
+	err := tx.queryIDs(ctx, selectClickSQL+" WHERE k.click_id IN (%s)", ids, func(rows *sql.Rows) error {
+		c, err := scanClick(rows)
 		out[c.ClickID] = c
 		return err
 	})
@@ -159,16 +159,12 @@ func (tx *Tx) SetClickSubIDs(ctx context.Context, c *track.Click, subs map[int]s
 			c.SubIDs[i] = v
 		}
 	}
-	if tx.db.engine != SQLite {
-		args, _ := clickValues(c, nil, nil)
-		if _, err := tx.exec(ctx, "UPDATE clicks SET details = ? WHERE click_id = ?", args[len(args)-1], c.ClickID); err != nil {
-			return fmt.Errorf("store: update click %s: %w", c.ClickID, err)
-		}
-		return nil
-	}
-	cl := cleanClick(c)
-	if _, err := tx.exec(ctx, "UPDATE clicks SET details = ? WHERE click_id = ?", string(appendClickJSON(nil, &cl)), c.ClickID); err != nil {
+	args, _ := clickValues(c, nil, nil)
+	if _, err := tx.exec(ctx, "UPDATE clicks SET details = ? WHERE click_id = ?", args[len(args)-1], c.ClickID); err != nil {
 		return fmt.Errorf("store: update click %s: %w", c.ClickID, err)
+	}
+	if tx.db.engine != SQLite {
+		return nil
 	}
 	var set []string
 	vals := []any{}
