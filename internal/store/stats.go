@@ -993,20 +993,21 @@ func (db *DB) PurgeClicks(ctx context.Context, before time.Time, limit int) (int
 	if db.engine == SQLite {
 		key = "click_id"
 	}
-	oldest := "SELECT " + key + " FROM clicks WHERE created_at < ? ORDER BY " + key + " LIMIT ?"
+	oldest := func(cols string) string {
+		return "SELECT " + cols + " FROM clicks WHERE created_at < ? ORDER BY " + key + " LIMIT ?"
+	}
 	err := db.tx(ctx, func(tx *Tx) error {
-		if _, err := tx.exec(ctx, `DELETE FROM landing_clicks WHERE click_id IN (SELECT click_id FROM clicks
-			WHERE created_at < ? ORDER BY `+key+` LIMIT ?)`, toDB(before), limit); err != nil {
+		if _, err := tx.exec(ctx, "DELETE FROM landing_clicks WHERE click_id IN ("+oldest("click_id")+")",
+			toDB(before), limit); err != nil {
 			return err
 		}
 		if db.engine == SQLite {
-			if _, err := tx.exec(ctx, `DELETE FROM click_facts WHERE (campaign_id, created_at, click_id) IN
-				(SELECT campaign_id, created_at, click_id FROM clicks WHERE created_at < ? ORDER BY click_id LIMIT ?)`,
-				toDB(before), limit); err != nil {
+			if _, err := tx.exec(ctx, "DELETE FROM click_facts WHERE (campaign_id, created_at, click_id) IN ("+
+				oldest("campaign_id, created_at, click_id")+")", toDB(before), limit); err != nil {
 				return err
 			}
 		}
-		res, err := tx.exec(ctx, "DELETE FROM clicks WHERE "+key+" IN ("+oldest+")", toDB(before), limit)
+		res, err := tx.exec(ctx, "DELETE FROM clicks WHERE "+key+" IN ("+oldest(key)+")", toDB(before), limit)
 		if err != nil {
 			return err
 		}
