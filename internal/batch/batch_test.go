@@ -119,15 +119,7 @@ func TestBackPressure(t *testing.T) {
 			}
 		}
 	}()
-	// Wait until Add is blocked: the queued count stops growing.
-	for prev := -1; ; {
-		time.Sleep(20 * time.Millisecond)
-		q := w.Stats().Queued
-		if q == prev {
-			break
-		}
-		prev = q
-	}
+	waitBlocked(w, 20*time.Millisecond)
 	cancel()
 	if err := <-errc; !errors.Is(err, context.Canceled) {
 		t.Fatalf("blocked Add returned %v, want context.Canceled", err)
@@ -183,15 +175,7 @@ func TestBackPressureWithManyAdders(t *testing.T) {
 			}
 		}()
 	}
-	// Wait until every adder is blocked: the queued count stops growing.
-	for prev := -1; ; {
-		time.Sleep(50 * time.Millisecond)
-		q := w.Stats().Queued
-		if q == prev {
-			break
-		}
-		prev = q
-	}
+	waitBlocked(w, 50*time.Millisecond)
 	// The writer's batch, the queue's, the full one being queued.
 	if q, most := w.Stats().Queued, (maxQueued+2)*maxBatch; q > most {
 		t.Errorf("%d records held behind a stuck writer by %d adders, want at most %d", q, adders, most)
@@ -212,6 +196,19 @@ func TestBackPressureWithManyAdders(t *testing.T) {
 		if n != 1 {
 			t.Errorf("record %d written %d times", x, n)
 		}
+	}
+}
+
+// waitBlocked returns once w's queued count stops growing over a pause:
+// its adders are blocked.
+func waitBlocked(w *Writer[int], pause time.Duration) {
+	for prev := -1; ; {
+		time.Sleep(pause)
+		q := w.Stats().Queued
+		if q == prev {
+			return
+		}
+		prev = q
 	}
 }
 
