@@ -60,8 +60,8 @@ func (db *DB) CreateUser(ctx context.Context, u *track.User) error {
 	return err
 }
 
-// UpdateUser saves u; an empty password keeps the old one. The last admin
-// cannot lose the admin role.
+// UpdateUser saves u; an empty password keeps the old one, a new one ends
+// the user's sessions. The last admin cannot lose the admin role.
 func (db *DB) UpdateUser(ctx context.Context, u *track.User) error {
 	var hash string
 	if u.Password != "" {
@@ -81,7 +81,13 @@ func (db *DB) UpdateUser(ctx context.Context, u *track.User) error {
 		res, err := tx.exec(ctx, `UPDATE users SET login = ?, role = ?, updated_at = ?,
 			password_hash = CASE WHEN ? = '' THEN password_hash ELSE ? END WHERE id = ?`,
 			u.Login, u.Role, toDB(u.UpdatedAt), hash, hash, u.ID)
-		return updated(res, err, "user", u.ID)
+		if err := updated(res, err, "user", u.ID); err != nil || hash == "" {
+			return err
+		}
+		// A new password ends the user's sessions: whoever knew the old
+		// one is logged out.
+		_, err = tx.exec(ctx, "DELETE FROM sessions WHERE user_id = ?", u.ID)
+		return err
 	})
 	if isUniqueViolation(err) {
 		return track.Conflict("login", "login %q is taken", u.Login)
