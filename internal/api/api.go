@@ -27,7 +27,10 @@ type API struct {
 	log     *slog.Logger
 	limiter *failureLimiter
 	touched *touchCache
+	csrf    *http.CrossOriginProtection
 	version string
+	// checking holds a place while a password is checked: one at a time.
+	checking chan struct{}
 
 	// OnConfigChange, when set, is called after every configuration change
 	// made through the API, so that this node applies it at once.
@@ -51,6 +54,9 @@ func New(db *store.DB, log *slog.Logger, version string) *API {
 		version: version,
 		limiter: newFailureLimiter(20, time.Minute),
 		touched: newTouchCache(time.Minute),
+		csrf:    http.NewCrossOriginProtection(),
+
+		checking: make(chan struct{}, 1),
 	}
 }
 
@@ -84,6 +90,7 @@ func (a *API) Routes() []Route {
 	var rs []Route
 	rs = append(rs, Route{Method: "GET", Path: "/openapi.json", Handler: a.openAPI,
 		Summary: "This document: the OpenAPI 3 description of the API", Out: map[string]any{}})
+	rs = append(rs, a.sessionRoutes()...)
 	rs = append(rs, a.sources().routes("/traffic-sources", viewer)...)
 	rs = append(rs, a.networks().routes("/affiliate-networks", viewer)...)
 	rs = append(rs, a.offers().routes("/offers", viewer)...)
@@ -179,7 +186,7 @@ func (a *API) wrap(rt Route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
 		if rt.Role != "" {
-			key, err := a.authenticate(r)
+			key, login, err := a.authenticate(r)
 			if err != nil {
 				writeError(w, r, a.log, err)
 				return
@@ -189,13 +196,17 @@ func (a *API) wrap(rt Route) http.Handler {
 					Message: "the " + key.Role + " role may not " + strings.ToLower(r.Method) + " " + r.URL.Path})
 				return
 			}
-			r = r.WithContext(withKey(r.Context(), key))
+			ctx := withKey(r.Context(), key)
+			if login != "" {
+				ctx = context.WithValue(ctx, loginContext{}, login)
+			}
+			r = r.WithContext(ctx)
 		}
 		if err := rt.Handler(w, r); err != nil {
 			writeError(w, r, a.log, err)
 			return
 		}
-		if r.Method != http.MethodGet && a.OnConfigChange != nil {
+		if r.Method != http.MethodGet && a.OnConfigChange != nil && rt.Path != "/session" {
 			a.OnConfigChange(r.Context())
 		}
 	})

@@ -37,37 +37,70 @@ func bearer(r *http.Request) string {
 	return strings.TrimSpace(r.Header.Get("Api-Key"))
 }
 
-// authenticate checks the request's API key. A client that keeps sending
-// bad keys is refused for a while without a look at the store.
-func (a *API) authenticate(r *http.Request) (track.APIKey, error) {
+type loginContext struct{}
+
+// authenticate checks the request's API key or, without one, its session
+// cookie; login is the user's of a session. A client that keeps sending
+// bad keys is refused for a while without a look at the store. A request
+// that a session authenticates must come from trackd's own pages if it
+// changes anything (CSRF): browsers say where a request comes from.
+func (a *API) authenticate(r *http.Request) (k track.APIKey, login string, err error) {
 	ip := clientIP(r)
 	if wait := a.limiter.blocked(ip); wait > 0 {
-		return track.APIKey{}, &Error{Status: http.StatusTooManyRequests, Code: "too_many_failures",
-			Message: "too many failed authentications; retry in " + strconv.Itoa(int(wait.Seconds())+1) + "s"}
+		return k, "", tooManyFailures(wait)
 	}
 	key := bearer(r)
 	if key == "" {
-		return track.APIKey{}, &Error{Status: http.StatusUnauthorized, Code: "unauthorized",
-			Message: "missing API key: send Authorization: Bearer <key> or Api-Key: <key>"}
+		c, err := r.Cookie(SessionCookie)
+		if err != nil {
+			return k, "", &Error{Status: http.StatusUnauthorized, Code: "unauthorized",
+				Message: "missing API key: send Authorization: Bearer <key> or Api-Key: <key>, or log in (POST " + Prefix + "/session)"}
+		}
+		return a.session(r, ip, c.Value)
 	}
 	if len(key) > 200 {
 		a.limiter.fail(ip)
-		return track.APIKey{}, errBadKey
+		return k, "", errBadKey
 	}
-	k, err := a.db.APIKeyByKey(r.Context(), key)
+	k, err = a.db.APIKeyByKey(r.Context(), key)
 	if errors.Is(err, track.ErrBadCredentials) {
 		a.limiter.fail(ip)
-		return k, errBadKey
+		return k, "", errBadKey
 	}
 	if err != nil {
-		return k, err
+		return k, "", err
 	}
 	if a.touched.due(k.ID) {
 		if err := a.db.TouchAPIKey(r.Context(), k.ID); err != nil {
 			a.log.Warn("record api key use", "key", k.ID, "err", err)
 		}
 	}
-	return k, nil
+	return k, "", nil
+}
+
+// session authenticates a request by its session cookie's token.
+func (a *API) session(r *http.Request, ip, token string) (track.APIKey, string, error) {
+	if err := a.csrf.Check(r); err != nil {
+		return track.APIKey{}, "", errCrossOrigin
+	}
+	if len(token) > 200 {
+		a.limiter.fail(ip)
+		return track.APIKey{}, "", errBadSession
+	}
+	u, err := a.db.SessionUser(r.Context(), token)
+	if errors.Is(err, track.ErrBadCredentials) {
+		a.limiter.fail(ip)
+		return track.APIKey{}, "", errBadSession
+	}
+	if err != nil {
+		return track.APIKey{}, "", err
+	}
+	return track.APIKey{Name: "session of " + u.Login, Role: u.Role}, u.Login, nil
+}
+
+func tooManyFailures(wait time.Duration) error {
+	return &Error{Status: http.StatusTooManyRequests, Code: "too_many_failures",
+		Message: "too many failed authentications; retry in " + strconv.Itoa(int(wait.Seconds())+1) + "s"}
 }
 
 var errBadKey = &Error{Status: http.StatusUnauthorized, Code: "unauthorized", Message: "invalid API key"}

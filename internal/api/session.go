@@ -1,0 +1,126 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/trackd/trackd/internal/track"
+)
+
+// SessionCookie is the cookie of a web UI session. It goes only to the API
+// (Path), never to campaign links, and never to another site's requests
+// (SameSite=Strict).
+const SessionCookie = "trackd_session"
+
+// SessionTTL is how long a session lasts after its login.
+const SessionTTL = 24 * time.Hour
+
+// Login is the body of POST /session.
+type Login struct {
+	Login    string `json:"login"`
+	Password string `json:"password"`
+}
+
+// Whoami says who a request authenticates as.
+type Whoami struct {
+	Login string `json:"login,omitempty"`
+	// APIKey is the name of the key, for a request with one.
+	APIKey string `json:"api_key,omitempty"`
+	Role   string `json:"role"`
+	// ExpiresAt is when the session ends (in the answer to a login).
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+}
+
+func (a *API) sessionRoutes() []Route {
+	return []Route{
+		{Method: "POST", Path: "/session", Handler: a.login,
+			Summary: "Log in with a user's login and password: sets the session cookie of the web UI",
+			In:      Login{}, Out: Whoami{}},
+		{Method: "GET", Path: "/session", Role: track.RoleViewer, Handler: a.whoami,
+			Summary: "Who the request authenticates as: a user's session or an API key", Out: Whoami{}},
+		{Method: "DELETE", Path: "/session", Role: track.RoleViewer, Handler: a.logout,
+			Summary: "Log out: ends the session of the cookie", Status: http.StatusNoContent},
+	}
+}
+
+func (a *API) login(w http.ResponseWriter, r *http.Request) error {
+	if err := a.csrf.Check(r); err != nil {
+		return errCrossOrigin
+	}
+	ip := clientIP(r)
+	if wait := a.limiter.blocked(ip); wait > 0 {
+		return tooManyFailures(wait)
+	}
+	var in Login
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	switch {
+	case in.Login == "":
+		return track.Invalid("login", "is required")
+	case in.Password == "":
+		return track.Invalid("password", "is required")
+	case len(in.Login) > 200 || len(in.Password) > 200:
+		a.limiter.fail(ip)
+		return errBadLogin
+	}
+	// A password check costs a fifth of a second of CPU on purpose: one
+	// at a time, so that a flood of logins cannot take the click path's
+	// processors.
+	select {
+	case a.checking <- struct{}{}:
+	case <-r.Context().Done():
+		return r.Context().Err()
+	}
+	u, err := a.db.CheckUserPassword(r.Context(), in.Login, in.Password)
+	<-a.checking
+	if errors.Is(err, track.ErrBadCredentials) {
+		a.limiter.fail(ip)
+		return errBadLogin
+	}
+	if err != nil {
+		return err
+	}
+	token, expires, err := a.db.CreateSession(r.Context(), u.ID, SessionTTL)
+	if err != nil {
+		return err
+	}
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: token, Path: Prefix, Expires: expires,
+		MaxAge: int(SessionTTL / time.Second), HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
+	writeJSON(w, http.StatusOK, Whoami{Login: u.Login, Role: u.Role, ExpiresAt: &expires})
+	return nil
+}
+
+func (a *API) whoami(w http.ResponseWriter, r *http.Request) error {
+	k, _ := keyFrom(r.Context())
+	out := Whoami{Role: k.Role}
+	if login, ok := r.Context().Value(loginContext{}).(string); ok {
+		out.Login = login
+	} else {
+		out.APIKey = k.Name
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (a *API) logout(w http.ResponseWriter, r *http.Request) error {
+	if c, err := r.Cookie(SessionCookie); err == nil {
+		if err := a.db.DeleteSession(r.Context(), c.Value); err != nil {
+			return err
+		}
+	}
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Path: Prefix, MaxAge: -1, HttpOnly: true,
+		Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+var (
+	errBadLogin = &Error{Status: http.StatusUnauthorized, Code: "unauthorized",
+		Message: "wrong login or password"}
+	errBadSession = &Error{Status: http.StatusUnauthorized, Code: "unauthorized",
+		Message: "the session has ended: log in again"}
+	errCrossOrigin = &Error{Status: http.StatusForbidden, Code: "cross_origin",
+		Message: "a request from another site may not use the session cookie"}
+)
