@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/trackd/trackd/internal/api"
@@ -21,6 +22,7 @@ import (
 	"github.com/trackd/trackd/internal/live"
 	"github.com/trackd/trackd/internal/outbound"
 	"github.com/trackd/trackd/internal/postback"
+	"github.com/trackd/trackd/internal/ui"
 	"github.com/trackd/trackd/internal/store"
 )
 
@@ -88,6 +90,7 @@ func New(ctx context.Context, db *store.DB, log *slog.Logger, cfg Config) (*Serv
 	a.Outbound = s.out
 	mux := http.NewServeMux()
 	mux.Handle(api.Prefix+"/", a.Handler())
+	mux.Handle("GET "+strings.TrimSuffix(ui.Prefix, "/"), http.RedirectHandler(ui.Prefix, http.StatusFound))
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.Handle("GET /metrics", s.metricsHandler())
 	mux.HandleFunc("GET /lp/click", s.clicks.ServeLandingClick)
@@ -97,7 +100,16 @@ func New(ctx context.Context, db *store.DB, log *slog.Logger, cfg Config) (*Serv
 	mux.HandleFunc("GET /pixel.gif", s.pb.ServePixel)
 	mux.HandleFunc("GET /pixel.js", s.pb.ServePixelJS)
 	mux.Handle("GET /{alias}", s.clicks)
-	mux.HandleFunc("/", s.notFound)
+	// The web UI's paths would clash with /{key}/postback as a pattern
+	// ("/admin/postback"): the catch-all serves them.
+	webUI := ui.Handler()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, ui.Prefix) && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			webUI.ServeHTTP(w, r)
+			return
+		}
+		s.notFound(w, r)
+	})
 	s.handler = s.metrics.instrument(securityHeaders(mux))
 	return s, nil
 }

@@ -1,0 +1,254 @@
+package ui_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+
+	"github.com/trackd/trackd/internal/server"
+	"github.com/trackd/trackd/internal/server/servertest"
+	"github.com/trackd/trackd/internal/store"
+	"github.com/trackd/trackd/internal/store/storetest"
+)
+
+// Values a traffic source or a network could send to make the UI run
+// script, if it ever put them into markup.
+const (
+	xssZone    = `<img src=x onerror="alert('zone')">`
+	xssUA      = `Mozilla/5.0 <script>alert('ua')</script>`
+	xssClickID = `"><svg onload=alert('pb')>`
+)
+
+// chromium finds a Chromium to drive. Where TRACKD_TEST_BROWSER=required
+// (CI), its absence fails the test; elsewhere it skips it.
+func chromium(t *testing.T) string {
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("TRACKD_TEST_BROWSER") == "required" {
+		t.Fatal("no Chromium found (apt-get install -y chromium), and TRACKD_TEST_BROWSER=required")
+	}
+	t.Skip("no Chromium found: apt-get install -y chromium (set TRACKD_TEST_BROWSER=required to fail instead)")
+	return ""
+}
+
+// TestBrowser logs in to the web UI in a headless Chromium against a real
+// server and SQLite store, with traffic whose values carry markup, and
+// reads every page: the values must show as text and no script of theirs
+// may run.
+func TestBrowser(t *testing.T) {
+	exe := chromium(t)
+	e := servertest.Start(t, storetest.Open(t, store.SQLite), server.Config{})
+	seed(t, e)
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox,
+		chromedp.Flag("disable-dev-shm-usage", true))
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancel()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	ctx, cancel = context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+
+	// Any dialog (alert) is an injected script that ran; any uncaught
+	// exception is a bug of the page.
+	var (
+		mu       sync.Mutex
+		problems []string
+	)
+	err := chromedp.Listen(ctx, func(ev any) {
+		switch ev := ev.(type) {
+		case *page.EventJavascriptDialogOpening:
+			mu.Lock()
+			problems = append(problems, "a dialog opened: "+ev.Message)
+			mu.Unlock()
+			go chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{})
+		case *runtime.EventExceptionThrown:
+			mu.Lock()
+			d := ev.ExceptionDetails
+			msg := d.Text
+			if d.Exception != nil {
+				msg += " " + d.Exception.Description
+			}
+			problems = append(problems, fmt.Sprintf("exception at %s:%d: %s", d.URL, d.LineNumber+1, msg))
+			mu.Unlock()
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// run runs steps; when they fail (a wait runs out after 30 s), the
+	// page's text says where the UI stood.
+	run := func(what string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		if err := chromedp.Do(sctx, steps...); err != nil {
+			page, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
+			t.Fatalf("%s: %v; the page says:\n%s", what, err, page)
+		}
+	}
+	text := func(what, sel string) string {
+		t.Helper()
+		run(what, chromedp.WaitVisible(chromedp.CSS(sel)))
+		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		return s
+	}
+	count := func(what, js string) int {
+		t.Helper()
+		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](js))
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		return n
+	}
+	login := func(user, password string) {
+		t.Helper()
+		run("log in as "+user,
+			chromedp.WaitVisible(chromedp.CSS("#login-form")),
+			chromedp.SetValue(chromedp.CSS("#login"), user),
+			chromedp.SetValue(chromedp.CSS("#password"), password),
+			chromedp.Click(chromedp.CSS("#login-form button")))
+	}
+
+	run("open the UI", chromedp.Navigate(e.URL+"/admin"))
+	login("admin", "a wrong password")
+	run("the error shows", chromedp.WaitVisible(chromedp.CSS("#login-error:not(:empty)")))
+	if s := text("login error", "#login-error"); !strings.Contains(s, "wrong login or password") {
+		t.Errorf("login error = %q", s)
+	}
+	login("admin", "0123456789")
+
+	// The dashboard: today's clicks by campaign, with a total.
+	report := text("dashboard", "#report")
+	for _, want := range []string{"Browser test (#", "Total"} {
+		if !strings.Contains(report, want) {
+			t.Errorf("dashboard lacks %q:\n%s", want, report)
+		}
+	}
+	if s := text("who", "#who"); s != "admin (admin)" {
+		t.Errorf("#who = %q", s)
+	}
+	if clicksCell := text("clicks of the campaign", "#report tbody tr td:nth-child(2)"); clicksCell != "3" {
+		t.Errorf("dashboard clicks = %q, want 3", clicksCell)
+	}
+
+	run("campaigns", chromedp.Navigate(e.URL+"/admin/#/campaigns"))
+	if s := text("campaigns", "#campaigns"); !strings.Contains(s, e.URL+"/browser-test") {
+		t.Errorf("campaigns page lacks the link %s/browser-test:\n%s", e.URL, s)
+	}
+
+	// The click log shows the traffic's markup as text.
+	run("clicks", chromedp.Navigate(e.URL+"/admin/#/clicks"), chromedp.WaitVisible(chromedp.CSS("#log tbody tr")))
+	if s := text("click log", "#log"); !strings.Contains(s, xssZone) {
+		t.Errorf("the click log does not show the zone %q as text:\n%s", xssZone, s)
+	}
+	run("click details", chromedp.Click(chromedp.CSS("#log tbody tr")), chromedp.WaitVisible(chromedp.CSS(".details table")))
+	if s := text("details", ".details"); !strings.Contains(s, xssUA) {
+		t.Errorf("the click's details do not show the user agent %q as text:\n%s", xssUA, s)
+	}
+	if n := count("injected elements", `document.querySelectorAll("main img, main script, main svg").length`); n != 0 {
+		t.Errorf("%d img/script/svg elements in the page: traffic values became markup", n)
+	}
+
+	run("conversions", chromedp.Navigate(e.URL+"/admin/#/conversions"), chromedp.WaitVisible(chromedp.CSS("#log tbody tr")))
+	if s := text("conversion log", "#log"); !strings.Contains(s, "T-browser-1") || !strings.Contains(s, "sale") {
+		t.Errorf("conversion log lacks the sale T-browser-1:\n%s", s)
+	}
+	run("postbacks", chromedp.Navigate(e.URL+"/admin/#/postbacks"), chromedp.WaitVisible(chromedp.CSS("#log tbody tr")))
+	if s := text("postback log", "#log"); !strings.Contains(s, "refused") || !strings.Contains(s, xssClickID) {
+		t.Errorf("postback log lacks the refused postback with click id %q as text:\n%s", xssClickID, s)
+	}
+	if n := count("injected elements", `document.querySelectorAll("main img, main script, main svg").length`); n != 0 {
+		t.Errorf("%d img/script/svg elements in the postback log", n)
+	}
+
+	// Logging out ends the session: a reload shows the login form.
+	run("log out", chromedp.Click(chromedp.CSS("#logout")), chromedp.WaitVisible(chromedp.CSS("#login-form")),
+		chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#login-form")))
+
+	// A viewer reads the same pages.
+	login("viewer", "viewer password 1")
+	if s := text("viewer", "#who"); s != "viewer (viewer)" {
+		t.Errorf("#who = %q", s)
+	}
+	run("viewer's dashboard", chromedp.Navigate(e.URL+"/admin/#/dashboard"))
+	text("viewer's dashboard", "#report")
+
+	mu.Lock()
+	defer mu.Unlock()
+	for _, p := range problems {
+		t.Error(p)
+	}
+}
+
+// seed makes a campaign with three clicks whose parameters carry markup, a
+// sale for one of them, a refused postback, and a viewer.
+func seed(t *testing.T, e *servertest.Env) {
+	t.Helper()
+	e.API("PATCH", "/settings", `{"click_durability":"sync"}`, 200)
+	src := e.Create("/traffic-sources", `{"name":"Push","params":[{"slot":"sub_id_1","param":"zone"}]}`)
+	offer := e.Create("/offers", `{"name":"Offer","url":"https://offer.example/?c={clickid}"}`)
+	e.Create("/campaigns", `{"alias":"browser-test","name":"Browser test","traffic_source_id":`+itoa(src)+`,
+		"streams":[{"name":"all","type":"default","offers":[{"offer_id":`+itoa(offer)+`}]}]}`)
+	e.Create("/users", `{"login":"viewer","role":"viewer","password":"viewer password 1"}`)
+
+	var first string
+	for i := 0; i < 3; i++ {
+		req, _ := http.NewRequest("GET", e.URL+"/browser-test?zone="+url.QueryEscape(xssZone), nil)
+		req.Header.Set("User-Agent", xssUA)
+		req.Header.Set("Accept-Language", "en-US")
+		res, err := e.NoRedirect.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		loc, _ := url.Parse(res.Header.Get("Location"))
+		if res.StatusCode != http.StatusFound || loc == nil || loc.Query().Get("c") == "" {
+			t.Fatalf("click %d: %d to %q", i, res.StatusCode, res.Header.Get("Location"))
+		}
+		if first == "" {
+			first = loc.Query().Get("c")
+		}
+	}
+	postback := func(q url.Values, want int) {
+		res, err := http.Get(e.URL + "/" + e.PostbackKey + "/postback?" + q.Encode())
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != want {
+			t.Fatalf("postback %v: %d, want %d", q, res.StatusCode, want)
+		}
+	}
+	postback(url.Values{"subid": {first}, "status": {"sale"}, "payout": {"12.5"}, "tid": {"T-browser-1"}}, 200)
+	postback(url.Values{"subid": {xssClickID}, "status": {"sale"}, "payout": {"1"}}, 400)
+
+	var log struct{ Items []json.RawMessage }
+	json.Unmarshal([]byte(e.API("GET", "/clicks?limit=10", "", 200)), &log)
+	if len(log.Items) != 3 {
+		t.Fatalf("%d clicks in the store, want 3", len(log.Items))
+	}
+}
+
+func itoa(n int64) string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}

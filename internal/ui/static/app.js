@@ -1,0 +1,374 @@
+// trackd's web UI. It talks to the JSON API under /api/v1 with the session
+// cookie that a login sets. Every element is built with the DOM and every
+// value goes in as text (never innerHTML): sub ids, referrers and user
+// agents come from traffic and must never become markup.
+
+const API = '/api/v1';
+const main = document.getElementById('main');
+
+const state = {
+  me: null, // {login, role}
+  settings: null, // the account's settings
+  names: {}, // object kind → Map(id → name)
+};
+
+class APIError extends Error {
+  constructor(status, code, message, field) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.field = field;
+  }
+}
+
+// api calls the API and returns its JSON answer, or throws an APIError.
+// A 401 (the session ended) shows the login form.
+async function api(method, path, body) {
+  const opt = { method, headers: { Accept: 'application/json' }, credentials: 'same-origin' };
+  if (body !== undefined) {
+    opt.headers['Content-Type'] = 'application/json';
+    opt.body = JSON.stringify(body);
+  }
+  const res = await fetch(API + path, opt);
+  if (res.status === 204) return null;
+  let data = null;
+  try {
+    data = await res.json();
+  } catch {
+    // not JSON: the status says enough
+  }
+  if (!res.ok) {
+    const e = (data && data.error) || {};
+    if (res.status === 401 && path !== '/session') showLogin(e.message);
+    throw new APIError(res.status, e.code || 'http_' + res.status, e.message || res.statusText, e.field);
+  }
+  return data;
+}
+
+// h builds an element. Attributes starting with "on" are listeners; the
+// others are set as attributes. Children are nodes or text.
+function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else if (k === 'href') el.setAttribute(k, safeHref(v));
+    else el.setAttribute(k, v === true ? '' : String(v));
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+// safeHref lets through links inside the UI and http(s) URLs only.
+function safeHref(v) {
+  const s = String(v);
+  if (s.startsWith('#')) return s;
+  try {
+    const u = new URL(s, location.href);
+    if (u.protocol === 'http:' || u.protocol === 'https:') return u.href;
+  } catch {
+    // not a URL
+  }
+  return '#';
+}
+
+function show(...nodes) {
+  main.replaceChildren(...nodes);
+}
+
+function errorBox(err) {
+  return h('p', { class: 'error', role: 'alert' }, err instanceof APIError ? err.message : 'Error: ' + err);
+}
+
+// --- formats ---
+
+function zone() {
+  const pick = localStorage.getItem('trackd.zone') || 'account';
+  if (pick === 'browser') return Intl.DateTimeFormat().resolvedOptions().timeZone;
+  return (state.settings && state.settings.timezone) || 'UTC';
+}
+
+function fmtTime(iso) {
+  if (!iso) return '';
+  const d = new Date(iso);
+  if (isNaN(d)) return iso;
+  return new Intl.DateTimeFormat('en-GB', {
+    timeZone: zone(), year: 'numeric', month: '2-digit', day: '2-digit',
+    hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false,
+  }).format(d);
+}
+
+function fmtMoney(v) {
+  const cur = (state.settings && state.settings.account_currency) || 'USD';
+  try {
+    return new Intl.NumberFormat('en-US', { style: 'currency', currency: cur, minimumFractionDigits: 2, maximumFractionDigits: 4 }).format(v || 0);
+  } catch {
+    return String(v);
+  }
+}
+
+const fmtInt = (v) => new Intl.NumberFormat('en-US').format(v || 0);
+const fmtPct = (v) => (v || 0).toFixed(2) + '%';
+
+// nameOf labels an object id with its name.
+function nameOf(kind, id) {
+  if (!id) return '';
+  const m = state.names[kind];
+  const n = m && m.get(Number(id));
+  return n ? `${n} (#${id})` : `#${id}`;
+}
+
+async function loadNames() {
+  const kinds = { campaign: '/campaigns', offer: '/offers', traffic_source: '/traffic-sources', landing: '/landings', affiliate_network: '/affiliate-networks' };
+  await Promise.all(Object.entries(kinds).map(async ([kind, path]) => {
+    const res = await api('GET', path);
+    state.names[kind] = new Map((res.items || []).map((o) => [o.id, o.name]));
+    if (kind === 'campaign') {
+      state.campaigns = res.items || [];
+      state.names.stream = new Map(state.campaigns.flatMap((c) => (c.streams || []).map((s) => [s.id, s.name])));
+    }
+  }));
+}
+
+// --- login ---
+
+function showLogin(message) {
+  state.me = null;
+  document.getElementById('top').hidden = true;
+  const err = h('p', { class: 'error', role: 'alert', id: 'login-error' }, message || '');
+  const login = h('input', { name: 'login', id: 'login', autocomplete: 'username', required: true });
+  const password = h('input', { name: 'password', id: 'password', type: 'password', autocomplete: 'current-password', required: true });
+  const form = h('form', { class: 'login', id: 'login-form' },
+    h('h1', {}, 'trackd'),
+    h('label', { for: 'login' }, 'Login'), login,
+    h('label', { for: 'password' }, 'Password'), password,
+    h('button', { type: 'submit' }, 'Log in'), err);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    err.textContent = '';
+    try {
+      state.me = await api('POST', '/session', { login: login.value, password: password.value });
+      await start();
+    } catch (e) {
+      err.textContent = e.message;
+    }
+  });
+  show(form);
+  login.focus();
+}
+
+// --- views ---
+
+// params reads the query of the hash route (#/view?a=b).
+function route() {
+  const [path, query] = location.hash.replace(/^#\/?/, '').split('?');
+  return { view: path || 'dashboard', params: new URLSearchParams(query || '') };
+}
+
+function go(view, params) {
+  const q = new URLSearchParams(Object.entries(params || {}).filter(([, v]) => v !== '' && v !== undefined && v !== null)).toString();
+  location.hash = '#/' + view + (q ? '?' + q : '');
+}
+
+function select(id, options, value, onchange) {
+  return h('select', { id, onchange },
+    options.map(([v, label]) => h('option', { value: v, selected: String(v) === String(value) }, label)));
+}
+
+function campaignOptions() {
+  return [['', 'All campaigns'], ...(state.campaigns || []).map((c) => [String(c.id), `${c.name} (#${c.id})`])];
+}
+
+const ranges = [['today', 'Today'], ['yesterday', 'Yesterday'], ['last_7_days', 'Last 7 days'], ['last_30_days', 'Last 30 days'],
+  ['this_week', 'This week'], ['this_month', 'This month'], ['last_month', 'Last month']];
+const groups = ['campaign', 'day', 'hour', 'offer', 'stream', 'landing', 'traffic_source', 'affiliate_network', 'country', 'region', 'city',
+  'device_type', 'os', 'browser', 'language', 'connection_type', 'bot', 'unique', 'external_id', 'source', 'creative_id',
+  'ad_campaign_id', 'keyword', ...Array.from({ length: 10 }, (_, i) => 'sub_id_' + (i + 1))];
+const objectDims = new Set(['campaign', 'offer', 'stream', 'landing', 'traffic_source', 'affiliate_network']);
+const metrics = [['clicks', 'Clicks', fmtInt], ['unique_clicks', 'Uniques', fmtInt], ['conversions', 'Conv.', fmtInt],
+  ['leads', 'Leads', fmtInt], ['sales', 'Sales', fmtInt], ['revenue', 'Revenue', fmtMoney], ['cost', 'Cost', fmtMoney],
+  ['profit', 'Profit', fmtMoney], ['roi', 'ROI', fmtPct], ['cr', 'CR', fmtPct], ['epc', 'EPC', fmtMoney]];
+
+async function dashboard(p) {
+  const range = p.get('range') || 'today';
+  const group = p.get('group') || 'campaign';
+  const campaign = p.get('campaign') || '';
+  const set = (k) => (ev) => go('dashboard', { range, group, campaign, [k]: ev.target.value });
+  const zoneSelect = select('zone', [['account', 'Account zone (' + ((state.settings && state.settings.timezone) || 'UTC') + ')'],
+    ['browser', 'My zone (' + Intl.DateTimeFormat().resolvedOptions().timeZone + ')']],
+  localStorage.getItem('trackd.zone') || 'account', (ev) => { localStorage.setItem('trackd.zone', ev.target.value); render(); });
+  const controls = h('div', { class: 'controls' },
+    select('range', ranges, range, set('range')),
+    select('group', groups.map((g) => [g, 'by ' + g.replaceAll('_', ' ')]), group, set('group')),
+    select('campaign', campaignOptions(), campaign, set('campaign')),
+    zoneSelect);
+  show(h('h2', {}, 'Dashboard'), controls, h('p', { class: 'muted' }, 'Loading…'));
+  const q = new URLSearchParams({ group_by: group, range, timezone: zone(), limit: '500' });
+  if (campaign) q.set('campaign', campaign);
+  if (!['day', 'hour'].includes(group)) q.set('sort', '-clicks');
+  let rep;
+  try {
+    rep = await api('GET', '/reports?' + q);
+  } catch (e) {
+    show(h('h2', {}, 'Dashboard'), controls, errorBox(e));
+    return;
+  }
+  const label = (v) => (objectDims.has(group) ? nameOf(group, v) : v === '' ? '(none)' : v);
+  const head = h('tr', {}, h('th', {}, group.replaceAll('_', ' ')), metrics.map(([, t]) => h('th', { class: 'num' }, t)));
+  const rows = (rep.rows || []).map((r) => {
+    const v = r.dims[group];
+    const cell = group === 'campaign'
+      ? h('a', { href: '#/dashboard?' + new URLSearchParams({ range, group: 'day', campaign: v }) }, label(v))
+      : label(v);
+    return h('tr', {}, h('td', {}, cell), metrics.map(([k, , f]) => h('td', { class: 'num' }, f(r[k]))));
+  });
+  const total = h('tr', { class: 'total' }, h('td', {}, 'Total'), metrics.map(([k, , f]) => h('td', { class: 'num' }, f(rep.total && rep.total[k]))));
+  show(h('h2', {}, 'Dashboard'), controls,
+    h('p', { class: 'muted' }, `${fmtTime(rep.from)} – ${fmtTime(rep.to)} · ${rep.timezone} · from ${rep.source} data`),
+    rows.length ? h('table', { id: 'report' }, h('thead', {}, head), h('tbody', {}, rows), h('tfoot', {}, total))
+      : h('p', { class: 'empty' }, 'No clicks in this range.'));
+}
+
+async function campaigns() {
+  const base = ((state.settings && state.settings.public_url) || location.origin).replace(/\/$/, '');
+  const rows = (state.campaigns || []).map((c) => h('tr', {},
+    h('td', {}, String(c.id)), h('td', {}, c.name), h('td', {}, h('code', {}, base + '/' + c.alias)),
+    h('td', {}, nameOf('traffic_source', c.traffic_source_id)), h('td', { class: 'num' }, String((c.streams || []).length)),
+    h('td', {}, c.paused ? 'paused' : 'active'),
+    h('td', {}, h('a', { href: '#/dashboard?' + new URLSearchParams({ group: 'day', campaign: c.id, range: 'last_7_days' }) }, 'Report'),
+      ' · ', h('a', { href: '#/clicks?campaign_id=' + c.id }, 'Clicks'))));
+  show(h('h2', {}, 'Campaigns'), rows.length
+    ? h('table', { id: 'campaigns' }, h('thead', {}, h('tr', {}, ['ID', 'Name', 'Link', 'Traffic source', 'Streams', 'State', ''].map((t) => h('th', {}, t)))),
+      h('tbody', {}, rows))
+    : h('p', { class: 'empty' }, 'No campaigns yet: create one with POST /api/v1/campaigns.'));
+}
+
+// logView is a log with filters, a table, details of a row and paging by
+// the API's "next" cursor.
+async function logView({ title, path, params, filters, columns, before }) {
+  const table = h('tbody');
+  const details = h('div', { class: 'details' });
+  const more = h('button', { type: 'button', hidden: true }, 'Older…');
+  const status = h('p', { class: 'muted' }, 'Loading…');
+  let next = '';
+  const load = async () => {
+    const q = new URLSearchParams(params);
+    q.set('limit', '100');
+    if (next) q.set(before || 'before', next);
+    let res;
+    try {
+      res = await api('GET', path + '?' + q);
+    } catch (e) {
+      status.replaceWith(errorBox(e));
+      return;
+    }
+    for (const item of res.items || []) {
+      const tr = h('tr', { class: 'row' }, columns.map(([, f]) => h('td', {}, f(item))));
+      tr.addEventListener('click', () => details.replaceChildren(h('h3', {}, title.replace(/s$/, '') + ' details'),
+        h('table', { class: 'kv' }, h('tbody', {}, Object.entries(item).map(([k, v]) =>
+          h('tr', {}, h('th', {}, k), h('td', {}, typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v))))))));
+      table.append(tr);
+    }
+    next = res.next || '';
+    more.hidden = !next;
+    status.textContent = table.children.length ? `${table.children.length} shown` : 'Nothing yet.';
+  };
+  more.addEventListener('click', load);
+  show(h('h2', {}, title), h('div', { class: 'controls' }, filters), status,
+    h('table', { id: 'log' }, h('thead', {}, h('tr', {}, columns.map(([t]) => h('th', {}, t)))), table), more, details);
+  await load();
+}
+
+function textFilter(id, placeholder, value, view, params) {
+  const input = h('input', { id, placeholder, value: value || '' });
+  input.addEventListener('change', () => go(view, { ...Object.fromEntries(params), [id]: input.value.trim() }));
+  return input;
+}
+
+function clicks(p) {
+  const params = Object.fromEntries(p);
+  return logView({
+    title: 'Clicks', path: '/clicks', params,
+    filters: [select('campaign_id', campaignOptions(), params.campaign_id || '', (ev) => go('clicks', { ...params, campaign_id: ev.target.value })),
+      textFilter('external_id', 'external id', params.external_id, 'clicks', p)],
+    columns: [['Time', (c) => fmtTime(c.created_at)], ['Click ID', (c) => h('code', {}, c.click_id)],
+      ['Campaign', (c) => nameOf('campaign', c.campaign_id)], ['Stream', (c) => nameOf('stream', c.stream_id)],
+      ['Offer', (c) => nameOf('offer', c.offer_id)], ['Country', (c) => c.country], ['Device', (c) => [c.device_type, c.os, c.browser].filter(Boolean).join(' · ')],
+      ['Sub ID 1', (c) => (c.sub_ids || [])[0] || ''], ['Sub ID 2', (c) => (c.sub_ids || [])[1] || ''], ['External ID', (c) => c.external_id],
+      ['Cost', (c) => fmtMoney(c.cost)], ['Unique', (c) => (c.unique_campaign ? 'yes' : '')], ['Bot', (c) => (c.is_bot ? c.bot_reason || 'yes' : '')]],
+  });
+}
+
+function conversions(p) {
+  const params = Object.fromEntries(p);
+  return logView({
+    title: 'Conversions', path: '/conversions', params,
+    filters: [select('status', [['', 'Any status'], ['lead', 'lead'], ['sale', 'sale'], ['rejected', 'rejected'], ['rebill', 'rebill']],
+      params.status || '', (ev) => go('conversions', { ...params, status: ev.target.value })),
+    select('campaign_id', campaignOptions(), params.campaign_id || '', (ev) => go('conversions', { ...params, campaign_id: ev.target.value })),
+    textFilter('click_id', 'click id', params.click_id, 'conversions', p)],
+    columns: [['Time', (c) => fmtTime(c.created_at)], ['Click ID', (c) => h('code', {}, c.click_id)], ['Transaction', (c) => c.tid],
+      ['Status', (c) => c.status + (c.previous_status ? ` (was ${c.previous_status})` : '')], ['Payout', (c) => fmtMoney(c.payout)],
+      ['Original', (c) => (c.original_currency ? `${c.original_payout} ${c.original_currency}` : '')],
+      ['Campaign', (c) => nameOf('campaign', c.campaign_id)], ['Offer', (c) => nameOf('offer', c.offer_id)], ['Click time', (c) => fmtTime(c.click_time)]],
+  });
+}
+
+function postbacks(p) {
+  const params = Object.fromEntries(p);
+  const outcomes = ['created', 'updated', 'duplicate', 'ignored', 'pending', 'refused', 'error'];
+  return logView({
+    title: 'Postbacks', path: '/postbacks', params,
+    filters: [select('outcome', [['', 'Any outcome'], ...outcomes.map((o) => [o, o])], params.outcome || '', (ev) => go('postbacks', { ...params, outcome: ev.target.value })),
+      textFilter('click_id', 'click id', params.click_id, 'postbacks', p)],
+    columns: [['Received', (e) => fmtTime(e.received_at)], ['Outcome', (e) => h('span', { class: 'outcome ' + e.outcome }, e.outcome)],
+      ['Reason', (e) => e.reason], ['HTTP', (e) => String(e.http_status)], ['Click ID', (e) => h('code', {}, e.click_id)],
+      ['Auth', (e) => e.auth], ['From', (e) => e.source_ip], ['Request', (e) => h('code', { class: 'request' }, e.request)]],
+  });
+}
+
+const views = { dashboard, campaigns, clicks, conversions, postbacks };
+
+async function render() {
+  if (!state.me) return;
+  const { view, params } = route();
+  for (const a of document.querySelectorAll('#nav a')) a.classList.toggle('active', a.dataset.view === view);
+  const f = views[view];
+  if (!f) {
+    show(h('p', { class: 'error' }, 'No such page: ' + view));
+    return;
+  }
+  try {
+    await f(params);
+  } catch (e) {
+    if (!(e instanceof APIError && e.status === 401)) show(errorBox(e));
+  }
+}
+
+async function start() {
+  state.settings = await api('GET', '/settings');
+  await loadNames();
+  document.getElementById('top').hidden = false;
+  document.getElementById('who').textContent = `${state.me.login} (${state.me.role})`;
+  await render();
+}
+
+document.getElementById('logout').addEventListener('click', async () => {
+  try {
+    await api('DELETE', '/session');
+  } finally {
+    showLogin('');
+  }
+});
+window.addEventListener('hashchange', render);
+
+try {
+  state.me = await api('GET', '/session');
+  await start();
+} catch (e) {
+  if (e instanceof APIError && e.status === 401) showLogin('');
+  else show(errorBox(e));
+}
