@@ -22,8 +22,8 @@ import (
 	"github.com/trackd/trackd/internal/live"
 	"github.com/trackd/trackd/internal/outbound"
 	"github.com/trackd/trackd/internal/postback"
-	"github.com/trackd/trackd/internal/ui"
 	"github.com/trackd/trackd/internal/store"
+	"github.com/trackd/trackd/internal/ui"
 )
 
 // Server is one trackd node.
