@@ -52,7 +52,7 @@ func TestNarrowClicksUpgrade(t *testing.T) {
 		t.Fatal(err)
 	}
 	ran, err := db.Migrate(ctx)
-	if err != nil || fmt.Sprint(ran) != "[0009_clicks_by_id.sql]" {
+	if err != nil || len(ran) == 0 || ran[0] != "0009_clicks_by_id.sql" {
 		t.Fatalf("Migrate ran %v, %v", ran, err)
 	}
 	for _, want := range old {
