@@ -95,7 +95,8 @@ function fmtTime(iso) {
   if (!iso) return '';
   const d = new Date(iso);
   if (isNaN(d)) return iso;
-  return new Intl.DateTimeFormat('en-GB', {
+  // Swedish dates are ISO-like: 2026-11-29 16:32:22.
+  return new Intl.DateTimeFormat('sv-SE', {
     timeZone: zone(), year: 'numeric', month: '2-digit', day: '2-digit',
     hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false,
   }).format(d);
@@ -110,6 +111,8 @@ function fmtMoney(v) {
   }
 }
 
+// sign marks profit and ROI cells as gains or losses.
+const sign = (metric, v) => (metric !== 'profit' && metric !== 'roi' ? '' : v > 0 ? ' gain' : v < 0 ? ' loss' : '');
 const fmtInt = (v) => new Intl.NumberFormat('en-US').format(v || 0);
 const fmtPct = (v) => (v || 0).toFixed(2) + '%';
 
@@ -223,7 +226,7 @@ async function dashboard(p) {
     const cell = group === 'campaign'
       ? h('a', { href: '#/dashboard?' + new URLSearchParams({ range, group: 'day', campaign: v }) }, label(v))
       : label(v);
-    return h('tr', {}, h('td', {}, cell), metrics.map(([k, , f]) => h('td', { class: 'num' }, f(r[k]))));
+    return h('tr', {}, h('td', {}, cell), metrics.map(([k, , f]) => h('td', { class: 'num' + sign(k, r[k]) }, f(r[k]))));
   });
   const total = h('tr', { class: 'total' }, h('td', {}, 'Total'), metrics.map(([k, , f]) => h('td', { class: 'num' }, f(rep.total && rep.total[k]))));
   show(h('h2', {}, 'Dashboard'), controls,
