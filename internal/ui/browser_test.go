@@ -155,6 +155,31 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("campaigns page lacks the link %s/browser-test:\n%s", e.URL, s)
 	}
 
+	// A campaign's streams, and a simulated click.
+	run("campaign page", chromedp.Click(chromedp.CSS(`#campaigns a[href^="#/campaign?"]`)))
+	if s := text("streams", "#streams"); !strings.Contains(s, "numeric zones") || !strings.Contains(s, "param zone regex: ^[0-9]+$") {
+		t.Errorf("streams table:\n%s", s)
+	}
+	simulate := func(query string) string {
+		t.Helper()
+		run("test a click with "+query,
+			chromedp.SetValue(chromedp.CSS("#t-query"), query),
+			chromedp.SetValue(chromedp.CSS("#t-ua"), "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Mobile Safari/537.36"),
+			chromedp.SetValue(chromedp.CSS("#t-lang"), "en-US"),
+			chromedp.Evaluate[chromedp.Void](`document.getElementById("test-result").replaceChildren()`),
+			chromedp.Click(chromedp.CSS("#test-form button")))
+		return text("test result", "#test-result table")
+	}
+	if s := simulate("zone=123"); !strings.Contains(s, "numeric zones (regular)\tyes") {
+		t.Errorf("zone=123 should pass the numeric zones stream:\n%s", s)
+	}
+	if u := text("test url", "#test-url"); !strings.HasPrefix(u, "https://offer.example/?c=") {
+		t.Errorf("test click goes to %q", u)
+	}
+	if s := simulate("zone=" + url.QueryEscape(xssZone)); !strings.Contains(s, "numeric zones (regular)\tno") || !strings.Contains(s, "all (default)\tyes") {
+		t.Errorf("a zone with markup should fail the numeric zones stream:\n%s", s)
+	}
+
 	// The click log shows the traffic's markup as text.
 	run("clicks", chromedp.Navigate(e.URL+"/admin/#/clicks"), chromedp.WaitVisible(chromedp.CSS("#log tbody tr")))
 	if s := text("click log", "#log"); !strings.Contains(s, xssZone) {
@@ -207,7 +232,8 @@ func seed(t *testing.T, e *servertest.Env) {
 	src := e.Create("/traffic-sources", `{"name":"Push","params":[{"slot":"sub_id_1","param":"zone"}]}`)
 	offer := e.Create("/offers", `{"name":"Offer","url":"https://offer.example/?c={clickid}"}`)
 	e.Create("/campaigns", `{"alias":"browser-test","name":"Browser test","traffic_source_id":`+itoa(src)+`,
-		"streams":[{"name":"all","type":"default","offers":[{"offer_id":`+itoa(offer)+`}]}]}`)
+		"streams":[{"name":"numeric zones","filters":[{"type":"param","name":"zone","op":"regex","values":["^[0-9]+$"]}],
+		"offers":[{"offer_id":`+itoa(offer)+`}]},{"name":"all","type":"default","offers":[{"offer_id":`+itoa(offer)+`}]}]}`)
 	e.Create("/users", `{"login":"viewer","role":"viewer","password":"viewer password 1"}`)
 
 	var first string

@@ -238,7 +238,7 @@ async function dashboard(p) {
 async function campaigns() {
   const base = ((state.settings && state.settings.public_url) || location.origin).replace(/\/$/, '');
   const rows = (state.campaigns || []).map((c) => h('tr', {},
-    h('td', {}, String(c.id)), h('td', {}, c.name), h('td', {}, h('code', {}, base + '/' + c.alias)),
+    h('td', {}, String(c.id)), h('td', {}, h('a', { href: '#/campaign?id=' + c.id }, c.name)), h('td', {}, h('code', {}, base + '/' + c.alias)),
     h('td', {}, nameOf('traffic_source', c.traffic_source_id)), h('td', { class: 'num' }, String((c.streams || []).length)),
     h('td', {}, c.paused ? 'paused' : 'active'),
     h('td', {}, h('a', { href: '#/dashboard?' + new URLSearchParams({ group: 'day', campaign: c.id, range: 'last_7_days' }) }, 'Report'),
@@ -247,6 +247,73 @@ async function campaigns() {
     ? h('table', { id: 'campaigns' }, h('thead', {}, h('tr', {}, ['ID', 'Name', 'Link', 'Traffic source', 'Streams', 'State', ''].map((t) => h('th', {}, t)))),
       h('tbody', {}, rows))
     : h('p', { class: 'empty' }, 'No campaigns yet: create one with POST /api/v1/campaigns.'));
+}
+
+// filterText says what a stream filter checks, in a line.
+function filterText(f) {
+  const what = f.type === 'param' ? `param ${f.name} ${f.op || 'equals'}` : f.type.replaceAll('_', ' ');
+  const vals = (f.values || []).join(', ');
+  return `${f.mode === 'reject' ? 'not ' : ''}${what}${vals ? ': ' + vals : ''}`;
+}
+
+function sharesText(kind, list, idKey) {
+  return (list || []).map((x) => `${nameOf(kind, x[idKey])}${x.share ? ' ' + x.share + '%' : ''}`).join(', ');
+}
+
+// campaign shows one campaign's streams and a form that simulates a click
+// (POST /clicks/test): which streams and filters pass, where it goes.
+async function campaign(p) {
+  const c = (state.campaigns || []).find((x) => String(x.id) === p.get('id'));
+  if (!c) {
+    show(h('h2', {}, 'Campaign'), h('p', { class: 'error' }, 'No campaign #' + p.get('id')));
+    return;
+  }
+  const streams = (c.streams || []).map((st) => h('tr', {},
+    h('td', {}, String(st.id)), h('td', {}, st.name), h('td', {}, st.type + (st.paused ? ' (paused)' : '')),
+    h('td', { class: 'num' }, String(st.weight)),
+    h('td', {}, (st.filters || []).length ? h('ul', { class: 'plain' }, st.filters.map((f) => h('li', {}, filterText(f)))) : 'any visitor',
+      (st.filters || []).length > 1 ? h('div', { class: 'muted' }, 'all must pass: ' + (st.filter_mode === 'or' ? 'no, any one' : 'yes')) : null),
+    h('td', {}, [sharesText('landing', st.landings, 'landing_id'), sharesText('offer', st.offers, 'offer_id')].filter(Boolean).join(' → ')
+      || (st.action && st.action.type) || st.schema)));
+  const field = (id, label, placeholder, value) => [h('label', { for: id }, label), h('input', { id, placeholder: placeholder || '', value })];
+  const result = h('div', { id: 'test-result' });
+  const form = h('form', { id: 'test-form', class: 'test' },
+    field('t-query', 'Query string', 'zone=123&cost=0.01'),
+    field('t-ip', 'IP', '8.8.8.8'),
+    // This browser's own user agent and languages, to start from.
+    field('t-ua', 'User agent', 'Mozilla/5.0 (Linux; Android 14) …', navigator.userAgent),
+    field('t-ref', 'Referrer', ''),
+    field('t-lang', 'Accept-Language', 'en-US', (navigator.languages || []).join(',')),
+    h('button', { type: 'submit' }, 'Test a click'));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const val = (id) => form.querySelector('#' + id).value;
+    try {
+      const r = await api('POST', '/clicks/test', { alias: c.alias, query: val('t-query').replace(/^\?/, ''), ip: val('t-ip'),
+        user_agent: val('t-ua'), referrer: val('t-ref'), accept_language: val('t-lang') });
+      result.replaceChildren(
+        h('p', {}, 'Action: ', h('strong', {}, r.action), r.stream_id ? ` · stream ${nameOf('stream', r.stream_id)}` : '',
+          r.offer_id ? ` · offer ${nameOf('offer', r.offer_id)}` : '', r.landing_id ? ` · landing ${nameOf('landing', r.landing_id)}` : ''),
+        r.url ? h('p', {}, 'Goes to ', h('code', { id: 'test-url' }, r.url)) : null,
+        h('table', {}, h('thead', {}, h('tr', {}, ['Stream', 'Passed', 'Filters'].map((t) => h('th', {}, t)))),
+          h('tbody', {}, (r.streams || []).map((st) => h('tr', { class: st.passed ? 'pass' : 'fail' },
+            h('td', {}, `${st.name} (${st.type}${st.paused ? ', paused' : ''})`), h('td', {}, st.passed ? 'yes' : 'no'),
+            h('td', {}, (st.filters || []).map((f) => `${f.mode === 'reject' ? 'not ' : ''}${f.type}: ${f.passed ? 'pass' : 'fail'}`).join(' · ')))))),
+        h('p', { class: 'muted' }, `Seen as: ${[r.click.country, r.click.device_type, r.click.os, r.click.browser, r.click.language].filter(Boolean).join(' · ')}`
+          + (r.click.is_bot ? ` · bot (${r.click.bot_reason})` : '')));
+    } catch (e) {
+      result.replaceChildren(errorBox(e));
+    }
+  });
+  const base = ((state.settings && state.settings.public_url) || location.origin).replace(/\/$/, '');
+  show(h('h2', {}, c.name),
+    h('p', {}, h('code', {}, base + '/' + c.alias), ` · ${nameOf('traffic_source', c.traffic_source_id)} · cost ${c.cost.model}`
+      + ` · ${c.paused ? 'paused' : 'active'} · `, h('a', { href: '#/dashboard?' + new URLSearchParams({ group: 'day', campaign: c.id, range: 'last_7_days' }) }, 'Report'),
+    ' · ', h('a', { href: '#/clicks?campaign_id=' + c.id }, 'Clicks')),
+    h('h3', {}, 'Streams'),
+    h('table', { id: 'streams' }, h('thead', {}, h('tr', {}, ['ID', 'Name', 'Type', 'Weight', 'Filters', 'Sends to'].map((t) => h('th', {}, t)))),
+      h('tbody', {}, streams)),
+    h('h3', {}, 'Test a click'), h('p', { class: 'muted' }, 'Where a visitor would go, recording nothing.'), form, result);
 }
 
 // logView is a log with filters, a table, details of a row and paging by
@@ -333,7 +400,7 @@ function postbacks(p) {
   });
 }
 
-const views = { dashboard, campaigns, clicks, conversions, postbacks };
+const views = { dashboard, campaigns, campaign, clicks, conversions, postbacks };
 
 async function render() {
   if (!state.me) return;
