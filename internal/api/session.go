@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/trackd/trackd/internal/track"
@@ -87,7 +88,7 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: token, Path: Prefix, Expires: expires,
-		MaxAge: int(SessionTTL / time.Second), HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
+		MaxAge: int(SessionTTL / time.Second), HttpOnly: true, Secure: a.secure(r), SameSite: http.SameSiteStrictMode})
 	writeJSON(w, http.StatusOK, Whoami{Login: u.Login, Role: u.Role, ExpiresAt: &expires})
 	return nil
 }
@@ -111,9 +112,20 @@ func (a *API) logout(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Path: Prefix, MaxAge: -1, HttpOnly: true,
-		Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
+		Secure: a.secure(r), SameSite: http.SameSiteStrictMode})
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// secure says whether the session cookie must only travel over HTTPS:
+// when trackd serves TLS itself, or when its public URL is https (a TLS
+// proxy in front), so that a browser never sends it in clear.
+func (a *API) secure(r *http.Request) bool {
+	if r.TLS != nil {
+		return true
+	}
+	s, err := a.db.Settings(r.Context())
+	return err == nil && strings.HasPrefix(strings.ToLower(s.PublicURL), "https://")
 }
 
 var (

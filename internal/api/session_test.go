@@ -86,6 +86,9 @@ func TestSessionLogin(t *testing.T) {
 		if cookie == nil || !cookie.HttpOnly || cookie.SameSite != http.SameSiteStrictMode || cookie.Path != api.Prefix || len(cookie.Value) < 40 {
 			t.Fatalf("session cookie = %+v; want HttpOnly, SameSite=Strict, Path=%s, a long token", cookie, api.Prefix)
 		}
+		if cookie.Secure {
+			t.Error("the cookie is Secure on plain HTTP without an https public URL")
+		}
 		st, body, _ = b.do("GET", "/session", "")
 		expect("whoami", 200, `"login":"admin"`, st, body)
 		st, body, _ = b.do("GET", "/users", "")
@@ -130,6 +133,14 @@ func TestSessionLogin(t *testing.T) {
 		res.Body.Close()
 		if res.StatusCode != 401 {
 			t.Errorf("the cookie after logout: %d, want 401", res.StatusCode)
+		}
+		// Behind a TLS proxy (an https public URL) the cookie is Secure.
+		if r := e.call("PATCH", "/settings", "admin", []byte(`{"public_url":"https://trk.example"}`)); r.status != 200 {
+			t.Fatalf("set the public URL: %d %s", r.status, r.raw)
+		}
+		_, _, res = e.browser().do("POST", "/session", `{"login":"ann","password":"ann's password"}`)
+		if c := res.Cookies(); len(c) != 1 || !c[0].Secure {
+			t.Errorf("cookies with an https public URL: %v, want one Secure", c)
 		}
 		// An API key still wins over a cookie.
 		if r := e.call("GET", "/session", "viewer", nil); r.status != 200 || r.obj()["api_key"] != "viewer key" {
