@@ -99,7 +99,9 @@ func TestBrowser(t *testing.T) {
 		defer cancel()
 		if err := chromedp.Do(sctx, steps...); err != nil {
 			page, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
-			t.Fatalf("%s: %v; the page says:\n%s", what, err, page)
+			mu.Lock()
+			defer mu.Unlock()
+			t.Fatalf("%s: %v; the page says:\n%s\nproblems: %q", what, err, page, problems)
 		}
 	}
 	text := func(what, sel string) string {
@@ -205,6 +207,19 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("%d img/script/svg elements in the postback log", n)
 	}
 
+	// The live page shows a click and a postback as they come.
+	run("live", chromedp.Navigate(e.URL+"/admin/#/live"), chromedp.WaitVisible(chromedp.CSS("#live")))
+	run("live connects", chromedp.Poll[chromedp.Void](`document.getElementById("live-status").textContent.startsWith("Connected")`))
+	id := click(t, e, "<b>live</b>")
+	postback(t, e, url.Values{"subid": {id}, "status": {"lead"}, "payout": {"3"}, "tid": {"T-live"}}, 200)
+	run("live events", chromedp.Poll[chromedp.Void](`document.querySelectorAll("#live tbody tr").length >= 2`))
+	if s := text("live table", "#live"); !strings.Contains(s, "sub_id_1=<b>live</b>") || !strings.Contains(s, "created") {
+		t.Errorf("live table lacks the click with its sub id as text and the conversion:\n%s", s)
+	}
+	if n := count("bold elements", `document.querySelectorAll("#live b").length`); n != 0 {
+		t.Errorf("%d <b> elements in the live table: a sub id became markup", n)
+	}
+
 	// Logging out ends the session: a reload shows the login form.
 	run("log out", chromedp.Click(chromedp.CSS("#logout")), chromedp.WaitVisible(chromedp.CSS("#login-form")),
 		chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#login-form")))
@@ -236,41 +251,47 @@ func seed(t *testing.T, e *servertest.Env) {
 		"offers":[{"offer_id":`+itoa(offer)+`}]},{"name":"all","type":"default","offers":[{"offer_id":`+itoa(offer)+`}]}]}`)
 	e.Create("/users", `{"login":"viewer","role":"viewer","password":"viewer password 1"}`)
 
-	var first string
-	for i := 0; i < 3; i++ {
-		req, _ := http.NewRequest("GET", e.URL+"/browser-test?zone="+url.QueryEscape(xssZone), nil)
-		req.Header.Set("User-Agent", xssUA)
-		req.Header.Set("Accept-Language", "en-US")
-		res, err := e.NoRedirect.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
-		loc, _ := url.Parse(res.Header.Get("Location"))
-		if res.StatusCode != http.StatusFound || loc == nil || loc.Query().Get("c") == "" {
-			t.Fatalf("click %d: %d to %q", i, res.StatusCode, res.Header.Get("Location"))
-		}
-		if first == "" {
-			first = loc.Query().Get("c")
-		}
-	}
-	postback := func(q url.Values, want int) {
-		res, err := http.Get(e.URL + "/" + e.PostbackKey + "/postback?" + q.Encode())
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
-		if res.StatusCode != want {
-			t.Fatalf("postback %v: %d, want %d", q, res.StatusCode, want)
-		}
-	}
-	postback(url.Values{"subid": {first}, "status": {"sale"}, "payout": {"12.5"}, "tid": {"T-browser-1"}}, 200)
-	postback(url.Values{"subid": {xssClickID}, "status": {"sale"}, "payout": {"1"}}, 400)
+	first := click(t, e, xssZone)
+	click(t, e, xssZone)
+	click(t, e, xssZone)
+	postback(t, e, url.Values{"subid": {first}, "status": {"sale"}, "payout": {"12.5"}, "tid": {"T-browser-1"}}, 200)
+	postback(t, e, url.Values{"subid": {xssClickID}, "status": {"sale"}, "payout": {"1"}}, 400)
 
 	var log struct{ Items []json.RawMessage }
 	json.Unmarshal([]byte(e.API("GET", "/clicks?limit=10", "", 200)), &log)
 	if len(log.Items) != 3 {
 		t.Fatalf("%d clicks in the store, want 3", len(log.Items))
+	}
+}
+
+// click visits the test campaign with zone and returns the click id.
+func click(t *testing.T, e *servertest.Env, zone string) string {
+	t.Helper()
+	req, _ := http.NewRequest("GET", e.URL+"/browser-test?zone="+url.QueryEscape(zone), nil)
+	req.Header.Set("User-Agent", xssUA)
+	req.Header.Set("Accept-Language", "en-US")
+	res, err := e.NoRedirect.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	loc, _ := url.Parse(res.Header.Get("Location"))
+	if res.StatusCode != http.StatusFound || loc == nil || loc.Query().Get("c") == "" {
+		t.Fatalf("click: %d to %q", res.StatusCode, res.Header.Get("Location"))
+	}
+	return loc.Query().Get("c")
+}
+
+// postback sends a postback with the global key and wants status want.
+func postback(t *testing.T, e *servertest.Env, q url.Values, want int) {
+	t.Helper()
+	res, err := http.Get(e.URL + "/" + e.PostbackKey + "/postback?" + q.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != want {
+		t.Fatalf("postback %v: %d, want %d", q, res.StatusCode, want)
 	}
 }
 

@@ -12,6 +12,8 @@ const state = {
   names: {}, // object kind → Map(id → name)
 };
 
+let liveSource = null; // the live page's EventSource while it shows
+
 class APIError extends Error {
   constructor(status, code, message, field) {
     super(message);
@@ -140,6 +142,10 @@ async function loadNames() {
 
 function showLogin(message) {
   state.me = null;
+  if (liveSource) {
+    liveSource.close();
+    liveSource = null;
+  }
   document.getElementById('top').hidden = true;
   const err = h('p', { class: 'error', role: 'alert', id: 'login-error' }, message || '');
   const login = h('input', { name: 'login', id: 'login', autocomplete: 'username', required: true });
@@ -316,6 +322,45 @@ async function campaign(p) {
     h('h3', {}, 'Test a click'), h('p', { class: 'muted' }, 'Where a visitor would go, recording nothing.'), form, result);
 }
 
+// live shows clicks and conversions as they happen (GET /live, Server-Sent
+// Events), newest first; leaving the page closes the stream.
+
+function live() {
+  const rows = h('tbody');
+  const status = h('p', { id: 'live-status', class: 'muted' }, 'Connecting…');
+  const counts = { click: 0, conversion: 0 };
+  const counter = h('p', { id: 'live-counts' }, '0 clicks · 0 conversions');
+  const add = (tr) => {
+    rows.prepend(tr);
+    while (rows.children.length > 200) rows.lastElementChild.remove();
+  };
+  const src = new EventSource(API + '/live');
+  liveSource = src;
+  src.addEventListener('open', () => { status.textContent = 'Connected: new events appear at the top.'; });
+  src.addEventListener('error', () => { status.textContent = 'Disconnected; retrying…'; });
+  const on = (type, f) => src.addEventListener(type, (ev) => {
+    let v;
+    try {
+      v = JSON.parse(ev.data);
+    } catch {
+      return;
+    }
+    counts[type] = (counts[type] || 0) + 1;
+    counter.textContent = `${fmtInt(counts.click)} clicks · ${fmtInt(counts.conversion)} conversions`;
+    add(f(v));
+  });
+  on('click', (c) => h('tr', { class: 'click' }, h('td', {}, fmtTime(c.created_at)), h('td', {}, 'click'),
+    h('td', {}, nameOf('campaign', c.campaign_id)), h('td', {}, nameOf('offer', c.offer_id)),
+    h('td', {}, [c.country, c.device_type, c.os, c.browser].filter(Boolean).join(' · ') + (c.is_bot ? ' · bot' : '')),
+    h('td', {}, Object.entries(c.sub_ids || {}).map(([k, v]) => `${k}=${v}`).join(' ')), h('td', {}, h('code', {}, c.click_id))));
+  on('conversion', (c) => h('tr', { class: 'conversion' }, h('td', {}, fmtTime(c.at)), h('td', {}, 'conversion'),
+    h('td', {}, ''), h('td', {}, ''), h('td', {}, h('span', { class: 'outcome ' + c.outcome }, c.outcome)),
+    h('td', {}, c.reason || ''), h('td', {}, h('code', {}, c.click_id))));
+  src.addEventListener('dropped', (ev) => { status.textContent = `Too fast to show all: ${JSON.parse(ev.data).dropped} events skipped.`; });
+  show(h('h2', {}, 'Live'), status, counter,
+    h('table', { id: 'live' }, h('thead', {}, h('tr', {}, ['Time', 'Event', 'Campaign', 'Offer', 'Visitor / outcome', 'Sub IDs / reason', 'Click ID'].map((t) => h('th', {}, t)))), rows));
+}
+
 // logView is a log with filters, a table, details of a row and paging by
 // the API's "next" cursor.
 async function logView({ title, path, params, filters, columns, before }) {
@@ -400,11 +445,15 @@ function postbacks(p) {
   });
 }
 
-const views = { dashboard, campaigns, campaign, clicks, conversions, postbacks };
+const views = { dashboard, campaigns, campaign, live, clicks, conversions, postbacks };
 
 async function render() {
   if (!state.me) return;
   const { view, params } = route();
+  if (liveSource) {
+    liveSource.close();
+    liveSource = null;
+  }
   for (const a of document.querySelectorAll('#nav a')) a.classList.toggle('active', a.dataset.view === view);
   const f = views[view];
   if (!f) {
