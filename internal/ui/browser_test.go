@@ -220,6 +220,43 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("%d <b> elements in the live table: a sub id became markup", n)
 	}
 
+	// Configuration: a new offer (refused first, with the field named), a
+	// renamed campaign, an API key shown once.
+	run("offers", chromedp.Navigate(e.URL+"/admin/#/objects?kind=offers"), chromedp.WaitVisible(chromedp.CSS("#objects")),
+		chromedp.Click(chromedp.CSS("#new-object")), chromedp.WaitVisible(chromedp.CSS("#object-json")),
+		chromedp.SetValue(chromedp.CSS("#object-json"), `{"name":"Second offer","url":"no scheme {nomacro}"}`),
+		chromedp.Click(chromedp.CSS("#save")), chromedp.WaitVisible(chromedp.CSS("#object-message .error")))
+	if s := text("offer error", "#object-message"); !strings.HasPrefix(s, "url: ") {
+		t.Errorf("a bad offer URL: the message %q does not start with the field", s)
+	}
+	run("save the offer",
+		chromedp.SetValue(chromedp.CSS("#object-json"), `{"name":"Second offer","url":"https://second.example/?c={clickid}"}`),
+		chromedp.Click(chromedp.CSS("#save")), chromedp.WaitVisible(chromedp.CSS("#objects")))
+	if s := text("offers", "#objects"); !strings.Contains(s, "Second offer") {
+		t.Errorf("the new offer is not listed:\n%s", s)
+	}
+	run("rename the campaign", chromedp.Navigate(e.URL+"/admin/#/objects?kind=campaigns"),
+		chromedp.Click(chromedp.CSS(`#objects a[href^="#/edit"]`)), chromedp.WaitVisible(chromedp.CSS("#object-json")),
+		chromedp.Evaluate[chromedp.Void](`(() => { const t = document.getElementById("object-json");
+			const c = JSON.parse(t.value); c.name = "Renamed <i>camp</i>"; t.value = JSON.stringify(c); })()`),
+		chromedp.Click(chromedp.CSS("#save")), chromedp.WaitVisible(chromedp.CSS("#objects")))
+	if s := text("campaigns", "#objects"); !strings.Contains(s, "Renamed <i>camp</i> (/browser-test)") {
+		t.Errorf("the renamed campaign is not listed as text:\n%s", s)
+	}
+	if n := count("italic elements", `document.querySelectorAll("main i").length`); n != 0 {
+		t.Errorf("%d <i> elements: a campaign name became markup", n)
+	}
+	var streams struct{ Streams []struct{ Name string } }
+	json.Unmarshal([]byte(e.API("GET", "/campaigns/1", "", 200)), &streams)
+	if len(streams.Streams) != 2 || streams.Streams[0].Name != "numeric zones" {
+		t.Errorf("the rename changed the streams: %+v", streams)
+	}
+	run("new API key", chromedp.Navigate(e.URL+"/admin/#/edit?kind=api-keys"), chromedp.WaitVisible(chromedp.CSS("#object-json")),
+		chromedp.Click(chromedp.CSS("#save")), chromedp.WaitVisible(chromedp.CSS("#new-key")))
+	if k := text("new key", "#new-key"); !strings.HasPrefix(k, "trk_") {
+		t.Errorf("new key = %q", k)
+	}
+
 	// Logging out ends the session: a reload shows the login form.
 	run("log out", chromedp.Click(chromedp.CSS("#logout")), chromedp.WaitVisible(chromedp.CSS("#login-form")),
 		chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#login-form")))
@@ -231,6 +268,10 @@ func TestBrowser(t *testing.T) {
 	}
 	run("viewer's dashboard", chromedp.Navigate(e.URL+"/admin/#/dashboard"))
 	text("viewer's dashboard", "#report")
+	run("viewer's offer", chromedp.Navigate(e.URL+"/admin/#/edit?kind=offers&id=1"), chromedp.WaitVisible(chromedp.CSS("#object-json")))
+	if n := count("viewer's save button", `document.getElementById("object-json").readOnly && document.getElementById("save").hidden ? 1 : 0`); n != 1 {
+		t.Error("a viewer can edit an offer in the UI")
+	}
 
 	mu.Lock()
 	defer mu.Unlock()

@@ -315,7 +315,8 @@ async function campaign(p) {
   show(h('h2', {}, c.name),
     h('p', {}, h('code', {}, base + '/' + c.alias), ` · ${nameOf('traffic_source', c.traffic_source_id)} · cost ${c.cost.model}`
       + ` · ${c.paused ? 'paused' : 'active'} · `, h('a', { href: '#/dashboard?' + new URLSearchParams({ group: 'day', campaign: c.id, range: 'last_7_days' }) }, 'Report'),
-    ' · ', h('a', { href: '#/clicks?campaign_id=' + c.id }, 'Clicks')),
+    ' · ', h('a', { href: '#/clicks?campaign_id=' + c.id }, 'Clicks'),
+    ' · ', h('a', { href: '#/edit?' + new URLSearchParams({ kind: 'campaigns', id: c.id }) }, isAdmin() ? 'Edit' : 'JSON')),
     h('h3', {}, 'Streams'),
     h('table', { id: 'streams' }, h('thead', {}, h('tr', {}, ['ID', 'Name', 'Type', 'Weight', 'Filters', 'Sends to'].map((t) => h('th', {}, t)))),
       h('tbody', {}, streams)),
@@ -359,6 +360,140 @@ function live() {
   src.addEventListener('dropped', (ev) => { status.textContent = `Too fast to show all: ${JSON.parse(ev.data).dropped} events skipped.`; });
   show(h('h2', {}, 'Live'), status, counter,
     h('table', { id: 'live' }, h('thead', {}, h('tr', {}, ['Time', 'Event', 'Campaign', 'Offer', 'Visitor / outcome', 'Sub IDs / reason', 'Click ID'].map((t) => h('th', {}, t)))), rows));
+}
+
+// --- configuration: every kind of object, edited as JSON ---
+
+// kinds are the API's collections the UI edits: schema names the type in
+// the OpenAPI document (its read-only fields are left out of the editor),
+// template starts a new one.
+const kinds = {
+  campaigns: { title: 'Campaigns', schema: 'Campaign', label: (o) => `${o.name} (/${o.alias})`,
+    template: { alias: 'my-campaign', name: 'My campaign', traffic_source_id: null, cost: { model: 'cpc', amount: 0, from_param: true },
+      streams: [{ name: 'Everyone', type: 'default', offers: [{ offer_id: 1 }] }] } },
+  offers: { title: 'Offers', schema: 'Offer', label: (o) => o.name,
+    template: { name: 'My offer', url: 'https://network.example/?aff_sub={clickid}', affiliate_network_id: null,
+      payout: { type: 'postback', amount: 0, currency: 'USD' } } },
+  landings: { title: 'Landings', schema: 'Landing', label: (o) => o.name,
+    template: { name: 'My landing', url: 'https://lp.example/?c={clickid}' } },
+  'traffic-sources': { title: 'Traffic sources', schema: 'TrafficSource', label: (o) => o.name,
+    template: { name: 'My source', preset: 'propellerads' } },
+  'affiliate-networks': { title: 'Affiliate networks', schema: 'AffiliateNetwork', label: (o) => o.name,
+    template: { name: 'My network', preset: '' } },
+  webhooks: { title: 'Webhooks', schema: 'Webhook', label: (o) => o.name || o.url, template: { name: 'My webhook', url: 'https://hooks.example/trackd' } },
+  users: { title: 'Users', schema: 'User', label: (o) => `${o.login} (${o.role})`, admin: true,
+    template: { login: 'someone', role: 'viewer', password: '' } },
+  'api-keys': { title: 'API keys', schema: 'APIKey', label: (o) => `${o.name} (${o.role}, ${o.prefix}…)`, admin: true,
+    template: { name: 'my script', role: 'viewer' } },
+};
+
+let readOnly = null; // schema name → Set of read-only top-level fields
+
+async function readOnlyFields(schema) {
+  if (!readOnly) {
+    const doc = await api('GET', '/openapi.json');
+    readOnly = new Map(Object.entries((doc.components && doc.components.schemas) || {}).map(([name, sc]) =>
+      [name, new Set(Object.entries(sc.properties || {}).filter(([, p]) => p.readOnly).map(([k]) => k))]));
+  }
+  return readOnly.get(schema) || new Set();
+}
+
+const isAdmin = () => state.me && state.me.role === 'admin';
+
+async function objects(p) {
+  const kind = p.get('kind') || 'offers';
+  const k = kinds[kind];
+  if (!k) {
+    show(h('p', { class: 'error' }, 'No such kind of object: ' + kind));
+    return;
+  }
+  const tabs = h('div', { class: 'tabs' }, Object.entries(kinds).filter(([, v]) => !v.admin || isAdmin())
+    .map(([name, v]) => h('a', { href: '#/objects?kind=' + name, class: name === kind ? 'active' : null }, v.title)));
+  const res = await api('GET', '/' + kind);
+  const rows = (res.items || []).map((o) => h('tr', {}, h('td', {}, String(o.id)),
+    h('td', {}, h('a', { href: '#/edit?' + new URLSearchParams({ kind, id: o.id }) }, k.label(o))),
+    h('td', {}, o.paused ? 'paused' : ''), h('td', { class: 'muted' }, fmtTime(o.updated_at || o.created_at))));
+  show(h('h2', {}, 'Configuration'), tabs,
+    isAdmin() ? h('p', {}, h('a', { href: '#/edit?kind=' + kind, id: 'new-object', class: 'button' }, 'New ' + k.schema.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase())) : null,
+    rows.length ? h('table', { id: 'objects' }, h('thead', {}, h('tr', {}, ['ID', 'Name', '', 'Changed'].map((t) => h('th', {}, t)))), h('tbody', {}, rows))
+      : h('p', { class: 'empty' }, 'None yet.'));
+}
+
+// edit shows an object as JSON (its read-only fields aside) and saves it:
+// PUT for an existing one, POST for a new one. The API's errors name the
+// field at fault.
+async function edit(p) {
+  const kind = p.get('kind');
+  const id = p.get('id');
+  const k = kinds[kind];
+  if (!k) {
+    show(h('p', { class: 'error' }, 'No such kind of object: ' + kind));
+    return;
+  }
+  const ro = await readOnlyFields(k.schema);
+  let obj = k.template;
+  if (id) {
+    const full = await api('GET', `/${kind}/${encodeURIComponent(id)}`);
+    obj = Object.fromEntries(Object.entries(full).filter(([key]) => !ro.has(key)));
+  }
+  const text = h('textarea', { id: 'object-json', spellcheck: 'false', rows: 24, readonly: !isAdmin() });
+  text.value = JSON.stringify(obj, null, 2);
+  const msg = h('div', { id: 'object-message', role: 'status' });
+  const fail = (m) => msg.replaceChildren(h('p', { class: 'error' }, m));
+  const save = h('button', { type: 'button', id: 'save', class: 'primary', hidden: !isAdmin() }, id ? 'Save' : 'Create');
+  save.addEventListener('click', async () => {
+    let body;
+    try {
+      body = JSON.parse(text.value);
+    } catch (e) {
+      fail('Not valid JSON: ' + e.message);
+      return;
+    }
+    try {
+      const out = await api(id ? 'PUT' : 'POST', id ? `/${kind}/${encodeURIComponent(id)}` : '/' + kind, body);
+      await loadNames();
+      if (kind === 'api-keys' && out.key) {
+        // The key is shown this once: the store keeps only its hash.
+        msg.replaceChildren(h('p', {}, 'Created. The key, shown only now: ', h('code', { id: 'new-key' }, out.key)));
+        return;
+      }
+      go('objects', { kind });
+    } catch (e) {
+      fail(e.field ? `${e.field}: ${e.message.replace(e.field + ': ', '')}` : e.message);
+    }
+  });
+  let armed = false;
+  const del = h('button', { type: 'button', id: 'delete', class: 'danger', hidden: !id || !isAdmin() }, 'Delete');
+  del.addEventListener('click', async () => {
+    if (!armed) {
+      armed = true;
+      del.textContent = 'Click again to delete';
+      return;
+    }
+    try {
+      await api('DELETE', `/${kind}/${encodeURIComponent(id)}`);
+      await loadNames();
+      go('objects', { kind });
+    } catch (e) {
+      fail(e.message);
+    }
+  });
+  show(h('h2', {}, (id ? k.schema + ' #' + id : 'New ' + k.schema)),
+    h('p', {}, h('a', { href: '#/objects?kind=' + kind }, '← ' + k.title), ' · ',
+      h('a', { href: '#/macros', target: '_self' }, 'macros'), ' · the API reference: ', h('a', { href: API + '/openapi.json' }, 'openapi.json')),
+    text, h('div', { class: 'controls' }, save, del), msg);
+}
+
+// macros lists the macros of offer and landing URLs (click) and of
+// outgoing postbacks (conversion).
+async function macros() {
+  const m = await api('GET', '/macros');
+  const list = (names) => h('p', {}, (names || []).flatMap((n, i) => [i ? ' ' : '', h('code', {}, n.startsWith('{') ? n : '{' + n + '}')]));
+  show(h('h2', {}, 'Macros'),
+    h('p', { class: 'muted' }, `Values are URL-encoded; a leading ${m.raw_prefix || '_'} inserts one raw, e.g. {_ua}.`),
+    h('h3', {}, 'In offer and landing URLs'), list(m.click),
+    h('h3', {}, 'In outgoing postbacks'), list(m.conversion),
+    h('h3', {}, 'With a parameter'), list(m.parameterized));
 }
 
 // logView is a log with filters, a table, details of a row and paging by
@@ -445,7 +580,7 @@ function postbacks(p) {
   });
 }
 
-const views = { dashboard, campaigns, campaign, live, clicks, conversions, postbacks };
+const views = { dashboard, campaigns, campaign, live, clicks, conversions, postbacks, objects, edit, macros };
 
 async function render() {
   if (!state.me) return;
