@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -44,6 +45,10 @@ type API struct {
 	Outbound Outbound
 	// Live is the live feed's hub; nil for none.
 	Live *live.Hub
+	// TrustedProxies, when set, returns the proxies whose forwarding
+	// headers name the client that failed authentications are counted by
+	// (the click path's, from the account's settings); nil trusts none.
+	TrustedProxies func() []netip.Prefix
 }
 
 // New returns the API over db; version appears in the OpenAPI document.

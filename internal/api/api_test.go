@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -334,4 +335,35 @@ func TestBadInput(t *testing.T) {
 			t.Errorf("landings after bad input: %s", r.raw)
 		}
 	})
+}
+
+func TestBruteForceBehindAProxy(t *testing.T) {
+	e := newEnv(t, storetest.Open(t, store.SQLite))
+	from := func(ip string) []string { return []string{"X-Forwarded-For", "198.51.100.1, " + ip} }
+	guess := func(ip string) {
+		t.Helper()
+		for i := 0; i < 30; i++ {
+			if r := e.call("GET", "/offers", "trk_guess", nil, from(ip)...); r.status == 429 {
+				return
+			}
+		}
+		t.Fatalf("30 wrong keys from %s were never refused", ip)
+	}
+	// Not trusted: the header is the client's word; rotating it does not
+	// escape the block on the peer.
+	guess("203.0.113.7")
+	if r := e.call("GET", "/offers", "admin", nil, from("203.0.113.8")...); r.status != 429 {
+		t.Errorf("an untrusted forwarding header escaped the block: %d", r.status)
+	}
+
+	// Behind a trusted proxy, each client has its own budget.
+	e = newEnv(t, storetest.Open(t, store.SQLite))
+	e.api.TrustedProxies = func() []netip.Prefix { return []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")} }
+	guess("203.0.113.7")
+	if r := e.call("GET", "/offers", "admin", nil, from("203.0.113.7")...); r.status != 429 {
+		t.Errorf("the blocked client: %d, want 429", r.status)
+	}
+	if r := e.call("GET", "/offers", "admin", nil, from("203.0.113.8")...); r.status != 200 {
+		t.Errorf("another client behind the same proxy: %d, want 200", r.status)
+	}
 }

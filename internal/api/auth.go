@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/trackd/trackd/internal/click"
 	"github.com/trackd/trackd/internal/track"
 )
 
@@ -45,7 +46,7 @@ type loginContext struct{}
 // that a session authenticates must come from trackd's own pages if it
 // changes anything (CSRF): browsers say where a request comes from.
 func (a *API) authenticate(r *http.Request) (k track.APIKey, login string, err error) {
-	ip := clientIP(r)
+	ip := a.clientIP(r)
 	if wait := a.limiter.blocked(ip); wait > 0 {
 		return k, "", tooManyFailures(wait)
 	}
@@ -105,9 +106,16 @@ func tooManyFailures(wait time.Duration) error {
 
 var errBadKey = &Error{Status: http.StatusUnauthorized, Code: "unauthorized", Message: "invalid API key"}
 
-// clientIP is the address of the peer. The admin API does not believe
-// forwarding headers: a brute-force client could rotate them.
-func clientIP(r *http.Request) string {
+// clientIP is the address failures are counted by: the peer's, or behind
+// a trusted proxy (TrustedProxies) the last address that proxy saw the
+// request from. A client cannot choose it: forwarding headers count only
+// from the proxies the account trusts, read from the right.
+func (a *API) clientIP(r *http.Request) string {
+	if a.TrustedProxies != nil {
+		if ip := click.ClientIP(r, a.TrustedProxies()); ip.IsValid() {
+			return ip.String()
+		}
+	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr

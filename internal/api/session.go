@@ -49,7 +49,7 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) error {
 	if err := a.csrf.Check(r); err != nil {
 		return errCrossOrigin
 	}
-	ip := clientIP(r)
+	ip := a.clientIP(r)
 	if wait := a.limiter.blocked(ip); wait > 0 {
 		return tooManyFailures(wait)
 	}

@@ -82,6 +82,7 @@ func New(ctx context.Context, db *store.DB, log *slog.Logger, cfg Config) (*Serv
 		}
 	}
 	a.Simulator = s.clicks
+	a.TrustedProxies = func() []netip.Prefix { return s.clicks.Snapshot().TrustedProxies() }
 	s.pb = postback.New(db, s.clicks.Snapshot, ids, s.clicks, log)
 	a.Postbacks = s.pb
 	s.pb.Live, a.Live = feed, feed
