@@ -21,6 +21,7 @@ import (
 	"github.com/trackd/trackd/internal/server/servertest"
 	"github.com/trackd/trackd/internal/store"
 	"github.com/trackd/trackd/internal/store/storetest"
+	"github.com/trackd/trackd/internal/track"
 )
 
 // Values a traffic source or a network could send to make the UI run
@@ -150,6 +151,14 @@ func TestBrowser(t *testing.T) {
 	}
 	if clicksCell := text("clicks of the campaign", "#report tbody tr td:nth-child(2)"); clicksCell != "3" {
 		t.Errorf("dashboard clicks = %q, want 3", clicksCell)
+	}
+	// By day over a week: yesterday's click and today's three, as a chart too.
+	run("by day", chromedp.Navigate(e.URL+"/admin/#/dashboard?range=last_7_days&group=day"), chromedp.WaitVisible(chromedp.CSS("#chart")))
+	if n := count("bars", `document.querySelectorAll("#chart rect.bar").length`); n != 2 {
+		t.Errorf("%d bars in the chart, want 2 (yesterday, today)", n)
+	}
+	if s := text("by day", "#report tfoot"); !strings.Contains(s, "Total\t4\t") {
+		t.Errorf("total by day = %q, want 4 clicks", s)
 	}
 
 	run("campaigns", chromedp.Navigate(e.URL+"/admin/#/campaigns"))
@@ -298,10 +307,19 @@ func seed(t *testing.T, e *servertest.Env) {
 	postback(t, e, url.Values{"subid": {first}, "status": {"sale"}, "payout": {"12.5"}, "tid": {"T-browser-1"}}, 200)
 	postback(t, e, url.Values{"subid": {xssClickID}, "status": {"sale"}, "payout": {"1"}}, 400)
 
+	// A click of yesterday (noon UTC, the account's zone), written to the
+	// store directly: the click path only makes clicks of now.
+	y := time.Now().UTC().AddDate(0, 0, -1)
+	old := track.Click{ClickID: "00000000000000000000yesterday1", CreatedAt: time.Date(y.Year(), y.Month(), y.Day(), 12, 0, 0, 0, time.UTC),
+		CampaignID: 1, StreamID: 2, OfferID: offer, TrafficSourceID: src, Country: "DE"}
+	if err := e.DB.InsertClicks(context.Background(), []track.Click{old}); err != nil {
+		t.Fatal(err)
+	}
+
 	var log struct{ Items []json.RawMessage }
 	json.Unmarshal([]byte(e.API("GET", "/clicks?limit=10", "", 200)), &log)
-	if len(log.Items) != 3 {
-		t.Fatalf("%d clicks in the store, want 3", len(log.Items))
+	if len(log.Items) != 4 {
+		t.Fatalf("%d clicks in the store, want 4", len(log.Items))
 	}
 }
 

@@ -193,13 +193,44 @@ function campaignOptions() {
 
 const ranges = [['today', 'Today'], ['yesterday', 'Yesterday'], ['last_7_days', 'Last 7 days'], ['last_30_days', 'Last 30 days'],
   ['this_week', 'This week'], ['this_month', 'This month'], ['last_month', 'Last month']];
-const groups = ['campaign', 'day', 'hour', 'offer', 'stream', 'landing', 'traffic_source', 'affiliate_network', 'country', 'region', 'city',
+const groups = ['campaign', 'day', 'hour', 'week', 'month', 'offer', 'stream', 'landing', 'traffic_source', 'affiliate_network', 'country', 'region', 'city',
   'device_type', 'os', 'browser', 'language', 'connection_type', 'bot', 'unique', 'external_id', 'source', 'creative_id',
   'ad_campaign_id', 'keyword', ...Array.from({ length: 10 }, (_, i) => 'sub_id_' + (i + 1))];
 const objectDims = new Set(['campaign', 'offer', 'stream', 'landing', 'traffic_source', 'affiliate_network']);
 const metrics = [['clicks', 'Clicks', fmtInt], ['unique_clicks', 'Uniques', fmtInt], ['conversions', 'Conv.', fmtInt],
   ['leads', 'Leads', fmtInt], ['sales', 'Sales', fmtInt], ['revenue', 'Revenue', fmtMoney], ['cost', 'Cost', fmtMoney],
   ['profit', 'Profit', fmtMoney], ['roi', 'ROI', fmtPct], ['cr', 'CR', fmtPct], ['epc', 'EPC', fmtMoney]];
+
+// chart draws clicks (bars) and profit (a line) over time as SVG, built
+// with the DOM like everything else.
+function chart(rows, group) {
+  const SVG = 'http://www.w3.org/2000/svg';
+  const el = (tag, attrs, ...kids) => {
+    const e = document.createElementNS(SVG, tag);
+    for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
+    e.append(...kids);
+    return e;
+  };
+  const pts = rows.slice().sort((a, b) => String(a.dims[group]).localeCompare(String(b.dims[group])));
+  if (pts.length < 2) return null;
+  const W = 900, H = 180, pad = 28, n = pts.length, bw = (W - 2 * pad) / n;
+  const maxClicks = Math.max(1, ...pts.map((r) => r.clicks));
+  const profits = pts.map((r) => r.profit || 0);
+  const lo = Math.min(0, ...profits), hi = Math.max(0, ...profits), span = hi - lo || 1;
+  const y = (v) => H - pad - ((v - lo) / span) * (H - 2 * pad);
+  const svg = el('svg', { id: 'chart', viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': 'clicks and profit over time' });
+  pts.forEach((r, i) => {
+    const hgt = (r.clicks / maxClicks) * (H - 2 * pad);
+    svg.append(el('rect', { class: 'bar', x: pad + i * bw + 1, y: H - pad - hgt, width: Math.max(1, bw - 2), height: hgt },
+      el('title', {}, `${r.dims[group]}: ${fmtInt(r.clicks)} clicks, profit ${fmtMoney(r.profit)}`)));
+  });
+  svg.append(el('line', { class: 'zero', x1: pad, x2: W - pad, y1: y(0), y2: y(0) }));
+  svg.append(el('polyline', { class: 'profit', points: pts.map((r, i) => `${pad + (i + 0.5) * bw},${y(r.profit || 0)}`).join(' ') }));
+  svg.append(el('text', { x: pad, y: 14, class: 'legend' }, `clicks (bars, max ${fmtInt(maxClicks)}) · profit (line, ${fmtMoney(lo)} to ${fmtMoney(hi)})`));
+  svg.append(el('text', { x: pad, y: H - 8, class: 'legend' }, String(pts[0].dims[group])),
+    el('text', { x: W - pad, y: H - 8, class: 'legend end' }, String(pts[n - 1].dims[group])));
+  return svg;
+}
 
 async function dashboard(p) {
   const range = p.get('range') || 'today';
@@ -217,7 +248,7 @@ async function dashboard(p) {
   show(h('h2', {}, 'Dashboard'), controls, h('p', { class: 'muted' }, 'Loading…'));
   const q = new URLSearchParams({ group_by: group, range, timezone: zone(), limit: '500' });
   if (campaign) q.set('campaign', campaign);
-  if (!['day', 'hour'].includes(group)) q.set('sort', '-clicks');
+  if (!['day', 'hour', 'week', 'month'].includes(group)) q.set('sort', '-clicks');
   let rep;
   try {
     rep = await api('GET', '/reports?' + q);
@@ -237,6 +268,7 @@ async function dashboard(p) {
   const total = h('tr', { class: 'total' }, h('td', {}, 'Total'), metrics.map(([k, , f]) => h('td', { class: 'num' }, f(rep.total && rep.total[k]))));
   show(h('h2', {}, 'Dashboard'), controls,
     h('p', { class: 'muted' }, `${fmtTime(rep.from)} – ${fmtTime(rep.to)} · ${rep.timezone} · from ${rep.source} data`),
+    ['day', 'hour', 'week', 'month'].includes(group) ? chart(rep.rows || [], group) : null,
     rows.length ? h('table', { id: 'report' }, h('thead', {}, head), h('tbody', {}, rows), h('tfoot', {}, total))
       : h('p', { class: 'empty' }, 'No clicks in this range.'));
 }
