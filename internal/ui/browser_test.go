@@ -260,6 +260,74 @@ func TestBrowser(t *testing.T) {
 	if len(streams.Streams) != 2 || streams.Streams[0].Name != "numeric zones" {
 		t.Errorf("the rename changed the streams: %+v", streams)
 	}
+	// A campaign made with the form: a reserved alias first (the message
+	// and the input marked), then two streams, one with a regex holding a
+	// comma.
+	run("campaign form", chromedp.Navigate(e.URL+"/admin/#/campaigns"), chromedp.Click(chromedp.CSS("#new-campaign")),
+		chromedp.WaitVisible(chromedp.CSS("#streams-form")),
+		chromedp.SetValue(chromedp.CSS(`[data-path="name"]`), "Form campaign"),
+		chromedp.SetValue(chromedp.CSS(`[data-path="alias"]`), "admin"),
+		chromedp.Evaluate[chromedp.Void](`(() => { for (const el of document.querySelectorAll("[data-path=name],[data-path=alias]")) el.dispatchEvent(new Event("input")); })()`),
+		chromedp.Click(chromedp.CSS("#form-save")), chromedp.WaitVisible(chromedp.CSS("#form-message .error")))
+	if s := text("reserved alias", "#form-message"); !strings.Contains(s, "reserved") {
+		t.Errorf("a reserved alias: message %q", s)
+	}
+	if n := count("marked input", `document.querySelectorAll('[data-path="alias"].invalid').length`); n != 1 {
+		t.Error("the alias input is not marked invalid")
+	}
+	// The template's stream is the default one; add a regular stream with
+	// a param filter before it.
+	fill := func(sel, v string) chromedp.Action[chromedp.Void] {
+		return chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => { const el = document.querySelector(%q); el.value = %q;
+			el.dispatchEvent(new Event(el.tagName === "SELECT" ? "change" : "input")); })()`, sel, v))
+	}
+	run("two streams",
+		fill(`[data-path="alias"]`, "form-camp"),
+		fill(`[data-path="traffic_source_id"]`, itoa(1)),
+		chromedp.Click(chromedp.CSS(`[data-act="add-stream"]`)),
+		fill(`[data-path="streams[1].name"]`, "Zones"),
+		chromedp.Click(chromedp.CSS(`[data-stream="1"] [data-act="add-filter"]`)),
+		fill(`[data-path="streams[1].filters[0].type"]`, "param"),
+		fill(`[data-path="streams[1].filters[0].name"]`, "zone"),
+		fill(`[data-path="streams[1].filters[0].op"]`, "regex"),
+		fill(`[data-path="streams[1].filters[0].values"]`, "^[0-9]{1,3}$"),
+		chromedp.Click(chromedp.CSS(`[data-stream="1"] [data-act="add-offer"]`)),
+	)
+	run("move it up and save", chromedp.Click(chromedp.CSS(`[data-stream="1"] [data-act="move-up"]`)),
+		chromedp.Click(chromedp.CSS("#form-save")), chromedp.WaitVisible(chromedp.CSS("#streams")))
+	var made struct {
+		Items []struct {
+			Alias   string
+			Streams []struct {
+				Name, Type string
+				Filters    []struct{ Type, Name, Op string; Values []string }
+				Offers     []struct{ OfferID int64 `json:"offer_id"` }
+			}
+		}
+	}
+	json.Unmarshal([]byte(e.API("GET", "/campaigns", "", 200)), &made)
+	got := made.Items[len(made.Items)-1]
+	if got.Alias != "form-camp" || len(got.Streams) != 2 || got.Streams[0].Name != "Zones" || got.Streams[0].Type != "regular" ||
+		len(got.Streams[0].Filters) != 1 || got.Streams[0].Filters[0].Op != "regex" || strings.Join(got.Streams[0].Filters[0].Values, "|") != "^[0-9]{1,3}$" ||
+		len(got.Streams[0].Offers) != 1 || got.Streams[1].Type != "default" {
+		t.Errorf("the form made %+v", got)
+	}
+
+	// Editing with the form keeps the streams' ids (their statistics).
+	streamIDs := func() string {
+		var c struct{ Streams []struct{ ID int64 } }
+		json.Unmarshal([]byte(e.API("GET", "/campaigns/1", "", 200)), &c)
+		return fmt.Sprint(c.Streams)
+	}
+	before := streamIDs()
+	run("edit with the form", chromedp.Navigate(e.URL+"/admin/#/campaign?id=1"), chromedp.Click(chromedp.CSS("#edit-campaign")),
+		chromedp.WaitVisible(chromedp.CSS("#streams-form")), fill(`[data-path="name"]`, "Browser test"),
+		fill(`[data-path="streams[0].weight"]`, "60"),
+		chromedp.Click(chromedp.CSS("#form-save")), chromedp.WaitVisible(chromedp.CSS("#streams")))
+	if after := streamIDs(); after != before || !strings.Contains(e.API("GET", "/campaigns/1", "", 200), `"weight":60`) {
+		t.Errorf("stream ids %s → %s, or the weight was not saved", before, after)
+	}
+
 	run("new API key", chromedp.Navigate(e.URL+"/admin/#/edit?kind=api-keys"), chromedp.WaitVisible(chromedp.CSS("#object-json")),
 		chromedp.Click(chromedp.CSS("#save")), chromedp.WaitVisible(chromedp.CSS("#new-key")))
 	if k := text("new key", "#new-key"); !strings.HasPrefix(k, "trk_") {

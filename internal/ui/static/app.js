@@ -281,10 +281,10 @@ async function campaigns() {
     h('td', {}, c.paused ? 'paused' : 'active'),
     h('td', {}, h('a', { href: '#/dashboard?' + new URLSearchParams({ group: 'day', campaign: c.id, range: 'last_7_days' }) }, 'Report'),
       ' · ', h('a', { href: '#/clicks?campaign_id=' + c.id }, 'Clicks'))));
-  show(h('h2', {}, 'Campaigns'), rows.length
+  show(h('h2', {}, 'Campaigns'), isAdmin() ? h('p', {}, h('a', { href: '#/campaign-edit', id: 'new-campaign', class: 'button' }, 'New campaign')) : null, rows.length
     ? h('table', { id: 'campaigns' }, h('thead', {}, h('tr', {}, ['ID', 'Name', 'Link', 'Traffic source', 'Streams', 'State', ''].map((t) => h('th', {}, t)))),
       h('tbody', {}, rows))
-    : h('p', { class: 'empty' }, 'No campaigns yet: create one with POST /api/v1/campaigns.'));
+    : h('p', { class: 'empty' }, 'No campaigns yet.'));
 }
 
 // filterText says what a stream filter checks, in a line.
@@ -348,7 +348,8 @@ async function campaign(p) {
     h('p', {}, h('code', {}, base + '/' + c.alias), ` · ${nameOf('traffic_source', c.traffic_source_id)} · cost ${c.cost.model}`
       + ` · ${c.paused ? 'paused' : 'active'} · `, h('a', { href: '#/dashboard?' + new URLSearchParams({ group: 'day', campaign: c.id, range: 'last_7_days' }) }, 'Report'),
     ' · ', h('a', { href: '#/clicks?campaign_id=' + c.id }, 'Clicks'),
-    ' · ', h('a', { href: '#/edit?' + new URLSearchParams({ kind: 'campaigns', id: c.id }) }, isAdmin() ? 'Edit' : 'JSON')),
+    ' · ', isAdmin() ? h('a', { href: '#/campaign-edit?id=' + c.id, id: 'edit-campaign' }, 'Edit') : null,
+    ' · ', h('a', { href: '#/edit?' + new URLSearchParams({ kind: 'campaigns', id: c.id }) }, 'JSON')),
     h('h3', {}, 'Streams'),
     h('table', { id: 'streams' }, h('thead', {}, h('tr', {}, ['ID', 'Name', 'Type', 'Weight', 'Filters', 'Sends to'].map((t) => h('th', {}, t)))),
       h('tbody', {}, streams)),
@@ -392,6 +393,150 @@ function live() {
   src.addEventListener('dropped', (ev) => { status.textContent = `Too fast to show all: ${JSON.parse(ev.data).dropped} events skipped.`; });
   show(h('h2', {}, 'Live'), status, counter,
     h('table', { id: 'live' }, h('thead', {}, h('tr', {}, ['Time', 'Event', 'Campaign', 'Offer', 'Visitor / outcome', 'Sub IDs / reason', 'Click ID'].map((t) => h('th', {}, t)))), rows));
+}
+
+// --- the campaign form ---
+
+const filterTypes = ['country', 'region', 'city', 'isp', 'asn', 'connection_type', 'device_type', 'os', 'browser',
+  'language', 'ip', 'bot', 'unique', 'referrer', 'param', 'schedule'];
+
+// splitList reads a comma-separated list; a regex is one value (it may hold commas).
+const splitList = (v, op) => (op === 'regex' ? [v.trim()] : v.split(',')).map((x) => x.trim()).filter(Boolean);
+const splitInts = (v) => v.split(',').map((x) => x.trim()).filter(Boolean).map(Number);
+
+// campaignForm edits a campaign with inputs for everything a campaign and
+// its streams hold; fields it has no input for are kept as they were. The
+// model is the campaign's JSON; inputs write to it, and lists re-render.
+async function campaignForm(p) {
+  const id = p.get('id');
+  const ro = await readOnlyFields('Campaign');
+  let model = structuredClone(kinds.campaigns.template);
+  if (id) {
+    const full = await api('GET', '/campaigns/' + encodeURIComponent(id));
+    model = Object.fromEntries(Object.entries(full).filter(([k]) => !ro.has(k)));
+  }
+  model.streams = model.streams || [];
+  const objOptions = (kind, none) => [...(none ? [['', none]] : []), ...[...(state.names[kind] || new Map())].map(([i, n]) => [String(i), `${n} (#${i})`])];
+
+  // input binds one field of obj: path names it as the API does in errors.
+  const input = (obj, key, path, attrs = {}, read = (v) => v) => {
+    const el = h('input', { 'data-path': path, value: obj[key] ?? '', ...attrs });
+    el.addEventListener('input', () => { obj[key] = read(el.value); });
+    return el;
+  };
+  const check = (obj, key, path) => {
+    const el = h('input', { type: 'checkbox', 'data-path': path, checked: !!obj[key] });
+    el.addEventListener('change', () => { obj[key] = el.checked; });
+    return el;
+  };
+  const choose = (obj, key, path, options, after, read = (v) => v) => {
+    const el = h('select', { 'data-path': path }, options.map(([v, l]) => h('option', { value: v, selected: String(obj[key] ?? '') === String(v) }, l)));
+    el.addEventListener('change', () => { obj[key] = read(el.value); if (after) after(); });
+    return el;
+  };
+  const idOrNull = (v) => (v === '' ? null : Number(v));
+  const row = (label, ...els) => h('div', { class: 'field' }, h('label', {}, label), h('div', { class: 'inline' }, ...els));
+  // btn is a button that changes the lists; act names it for tests.
+  const btn = (text, f, cls, act) => {
+    const b = h('button', { type: 'button', class: cls, 'data-act': act }, text);
+    b.addEventListener('click', () => { f(); drawStreams(); });
+    return b;
+  };
+
+  const streamsBox = h('div', { id: 'streams-form' });
+  const drawStreams = () => streamsBox.replaceChildren(...model.streams.map((st, i) => {
+    const at = `streams[${i}]`;
+    st.filters = st.filters || [];
+    st.offers = st.offers || [];
+    st.landings = st.landings || [];
+    const filters = st.filters.map((f, j) => {
+      const fp = `${at}.filters[${j}]`;
+      const extra = [];
+      if (f.type === 'param') extra.push(input(f, 'name', fp + '.name', { placeholder: 'param name', size: 10 }));
+      if (f.type === 'param' || f.type === 'referrer') {
+        extra.push(choose(f, 'op', fp + '.op', [['equals', 'equals'], ['in', 'in'], ['contains', 'contains'], ['regex', 'regex'], ['empty', 'is empty']], drawStreams));
+      }
+      if (f.type === 'schedule') {
+        extra.push(input(f, 'days', fp + '.days', { placeholder: 'days 0-6 (0 = Sunday)', value: (f.days || []).join(', ') }, splitInts),
+          input(f, 'hours', fp + '.hours', { placeholder: 'hours 0-23', value: (f.hours || []).join(', ') }, splitInts),
+          input(f, 'timezone', fp + '.timezone', { placeholder: 'Europe/Berlin' }));
+      } else if (!['bot', 'unique'].includes(f.type) && f.op !== 'empty') {
+        const v = input(f, 'values', fp + '.values', { placeholder: f.op === 'regex' ? 'pattern' : 'values, comma-separated', size: 28 },
+          (x) => splitList(x, f.op));
+        v.value = f.op === 'regex' ? (f.values || []).join('') : (f.values || []).join(', ');
+        extra.push(v);
+      }
+      return h('div', { class: 'filter' },
+        choose(f, 'mode', fp + '.mode', [['accept', 'is'], ['reject', 'is not']]),
+        choose(f, 'type', fp + '.type', filterTypes.map((t) => [t, t.replaceAll('_', ' ')]), drawStreams), ...extra,
+        btn('×', () => st.filters.splice(j, 1), 'small', 'remove-filter'));
+    });
+    const shares = (list, kind, key, label) => h('div', {}, h('span', { class: 'muted' }, label + ': '), ...list.map((o, j) => h('span', { class: 'share' },
+      choose(o, key, `${at}.${kind}s[${j}].${key}`, objOptions(kind), null, idOrNull),
+      input(o, 'share', `${at}.${kind}s[${j}].share`, { type: 'number', min: 0, max: 100, size: 4, placeholder: 'share' }, (v) => (v === '' ? 0 : Number(v))),
+      btn('×', () => list.splice(j, 1), 'small', 'remove-' + kind))),
+    btn('+ ' + kind, () => list.push({ [key]: Number([...(state.names[kind] || new Map()).keys()][0] || 0), share: 0 }), 'small', 'add-' + kind));
+    st.action = st.action || null;
+    const targets = st.schema === 'action'
+      ? (() => {
+        st.action = st.action || { type: 'not_found' };
+        const a = st.action;
+        return h('div', {}, choose(a, 'type', at + '.action.type', [['url', 'redirect to URL'], ['not_found', '404'], ['text', 'show text'],
+          ['html', 'show HTML'], ['campaign', 'send to campaign']], drawStreams),
+        a.type === 'url' ? input(a, 'url', at + '.action.url', { placeholder: 'https://…', size: 40 }) : null,
+        a.type === 'text' || a.type === 'html' ? input(a, 'content', at + '.action.content', { size: 40 }) : null,
+        a.type === 'campaign' ? choose(a, 'campaign_id', at + '.action.campaign_id', objOptions('campaign'), null, idOrNull) : null);
+      })()
+      : h('div', {}, st.schema === 'landings' ? shares(st.landings, 'landing', 'landing_id', 'Landings') : null,
+        shares(st.offers, 'offer', 'offer_id', 'Offers'),
+        h('span', { class: 'muted' }, 'Redirect: '), choose(st, 'redirect', at + '.redirect', [['http', '302'], ['meta', 'meta refresh'], ['js', 'JavaScript']]));
+    return h('fieldset', { class: 'stream', 'data-stream': i }, h('legend', {}, `Stream ${i + 1}`),
+      row('Name', input(st, 'name', at + '.name')),
+      row('Type', choose(st, 'type', at + '.type', [['forced', 'forced (first, before all)'], ['regular', 'regular'], ['default', 'default (when none matched)']]),
+        ' weight ', input(st, 'weight', at + '.weight', { type: 'number', min: 0, size: 5 }, Number), ' ', check(st, 'paused', at + '.paused'), ' paused'),
+      row('Filters', h('div', {}, st.filters.length > 1 ? choose(st, 'filter_mode', at + '.filter_mode', [['and', 'all must match'], ['or', 'any may match']]) : null,
+        ...filters, btn('+ filter', () => st.filters.push({ type: 'country', mode: 'accept', values: [] }), 'small', 'add-filter'))),
+      row('Sends to', h('div', {}, choose(st, 'schema', at + '.schema', [['offers', 'offers'], ['landings', 'landings, then offers'], ['action', 'an action']], drawStreams), targets)),
+      h('div', {}, i > 0 ? btn('↑ move up', () => model.streams.splice(i - 1, 0, ...model.streams.splice(i, 1)), 'small', 'move-up') : null,
+        btn('Remove stream', () => model.streams.splice(i, 1), 'small danger', 'remove-stream')));
+  }), btn('+ stream', () => model.streams.push({ name: 'Stream ' + (model.streams.length + 1), type: 'regular', weight: 100, filters: [],
+    schema: 'offers', redirect: 'http', offers: [], landings: [] }), null, 'add-stream'));
+  drawStreams();
+
+  model.cost = model.cost || { model: 'none', amount: 0 };
+  const msg = h('div', { id: 'form-message', role: 'status' });
+  const save = h('button', { type: 'button', id: 'form-save', class: 'primary' }, id ? 'Save' : 'Create');
+  save.addEventListener('click', async () => {
+    for (const el of document.querySelectorAll('.invalid')) el.classList.remove('invalid');
+    try {
+      const out = await api(id ? 'PUT' : 'POST', id ? '/campaigns/' + encodeURIComponent(id) : '/campaigns', model);
+      await loadNames();
+      go('campaign', { id: out.id });
+    } catch (e) {
+      msg.replaceChildren(h('p', { class: 'error' }, e.message));
+      const bad = e.field && [...document.querySelectorAll('[data-path]')].find((el) => el.dataset.path === e.field);
+      if (bad) {
+        bad.classList.add('invalid');
+        bad.focus();
+      }
+    }
+  });
+  show(h('h2', {}, id ? `Edit campaign #${id}` : 'New campaign'),
+    h('p', {}, h('a', { href: id ? '#/campaign?id=' + id : '#/campaigns' }, '← back'), ' · ',
+      h('a', { href: '#/edit?' + new URLSearchParams({ kind: 'campaigns', ...(id ? { id } : {}) }) }, 'as JSON')),
+    h('fieldset', { class: 'basics' }, h('legend', {}, 'Campaign'),
+      row('Name', input(model, 'name', 'name', { size: 30 })),
+      row('Alias', input(model, 'alias', 'alias', { size: 30 }), h('span', { class: 'muted' }, ' the link is /alias')),
+      row('Traffic source', choose(model, 'traffic_source_id', 'traffic_source_id', objOptions('traffic_source', '(none)'), null, idOrNull)),
+      row('Cost', choose(model.cost, 'model', 'cost.model', [['none', 'none'], ['cpc', 'CPC'], ['cpm', 'CPM'], ['cpa', 'CPA'], ['revshare', 'RevShare %']]),
+        input(model.cost, 'amount', 'cost.amount', { size: 8, inputmode: 'decimal' }, (v) => v.trim() || '0'),
+        ' ', check(model.cost, 'from_param', 'cost.from_param'), ' from the source\'s cost parameter'),
+      row('Rotation', choose(model, 'rotation', 'rotation', [['position', 'by position (first match)'], ['weight', 'by weight']])),
+      row('Uniqueness', input(model, 'uniqueness_hours', 'uniqueness_hours', { type: 'number', min: 1, size: 5 }, Number), ' hours, by ',
+        choose(model, 'uniqueness_method', 'uniqueness_method', [['cookie_ip_ua', 'cookie or IP + UA'], ['cookie', 'cookie'], ['ip_ua', 'IP + UA']])),
+      row('Options', check(model, 'visitor_binding', 'visitor_binding'), ' bind returning visitors to their stream · ',
+        check(model, 'paused', 'paused'), ' paused')),
+    h('h3', {}, 'Streams'), streamsBox, h('div', { class: 'controls' }, save), msg);
 }
 
 // --- configuration: every kind of object, edited as JSON ---
@@ -612,7 +757,7 @@ function postbacks(p) {
   });
 }
 
-const views = { dashboard, campaigns, campaign, live, clicks, conversions, postbacks, objects, edit, macros };
+const views = { dashboard, campaigns, campaign, 'campaign-edit': campaignForm, live, clicks, conversions, postbacks, objects, edit, macros };
 
 async function render() {
   if (!state.me) return;
