@@ -57,7 +57,7 @@ func (a *API) authenticate(r *http.Request) (k track.APIKey, login string, err e
 			return k, "", &Error{Status: http.StatusUnauthorized, Code: "unauthorized",
 				Message: "missing API key: send Authorization: Bearer <key> or Api-Key: <key>, or log in (POST " + Prefix + "/session)"}
 		}
-		return a.session(r, ip, c.Value)
+		return a.session(r, c.Value)
 	}
 	if len(key) > 200 {
 		a.limiter.fail(ip)
@@ -79,18 +79,18 @@ func (a *API) authenticate(r *http.Request) (k track.APIKey, login string, err e
 	return k, "", nil
 }
 
-// session authenticates a request by its session cookie's token.
-func (a *API) session(r *http.Request, ip, token string) (track.APIKey, string, error) {
+// session authenticates a request by its session cookie's token. A token
+// that fails is not counted against the client: it has 256 random bits,
+// nothing to guess, and a stale cookie is what an expired session leaves.
+func (a *API) session(r *http.Request, token string) (track.APIKey, string, error) {
 	if err := a.csrf.Check(r); err != nil {
 		return track.APIKey{}, "", errCrossOrigin
 	}
 	if len(token) > 200 {
-		a.limiter.fail(ip)
 		return track.APIKey{}, "", errBadSession
 	}
 	u, err := a.db.SessionUser(r.Context(), token)
 	if errors.Is(err, track.ErrBadCredentials) {
-		a.limiter.fail(ip)
 		return track.APIKey{}, "", errBadSession
 	}
 	if err != nil {
