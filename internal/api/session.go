@@ -66,9 +66,9 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) error {
 		a.limiter.fail(ip)
 		return errBadLogin
 	}
-	// A password check costs a fifth of a second of CPU on purpose: one
-	// at a time, so that a flood of logins cannot take the click path's
-	// processors.
+	// A password check is slow on purpose (PBKDF2, 600,000 rounds: about
+	// a tenth of a second of CPU here); one at a time, so that a flood of
+	// logins cannot take the click path's processors.
 	select {
 	case a.checking <- struct{}{}:
 	case <-r.Context().Done():
