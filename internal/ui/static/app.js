@@ -675,7 +675,7 @@ async function macros() {
 
 // logView is a log with filters, a table, details of a row and paging by
 // the API's "next" cursor.
-async function logView({ title, path, params, filters, columns, before }) {
+async function logView({ title, path, params, filters, columns }) {
   const table = h('tbody');
   const details = h('div', { class: 'details' });
   const more = h('button', { type: 'button', hidden: true }, 'Older…');
@@ -684,7 +684,7 @@ async function logView({ title, path, params, filters, columns, before }) {
   const load = async () => {
     const q = new URLSearchParams(params);
     q.set('limit', '100');
-    if (next) q.set(before || 'before', next);
+    if (next) q.set('before', next);
     let res;
     try {
       res = await api('GET', path + '?' + q);
