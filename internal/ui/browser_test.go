@@ -204,6 +204,13 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("%d img/script/svg elements in the page: traffic values became markup", n)
 	}
 
+	// Paging: two at a time, then the next two.
+	run("clicks by two", chromedp.Navigate(e.URL+"/admin/#/clicks?limit=2"), chromedp.WaitVisible(chromedp.CSS("#older")),
+		chromedp.Click(chromedp.CSS("#older")), chromedp.Poll[chromedp.Void](`document.querySelectorAll("#log tbody tr").length === 4`))
+	if n := count("distinct clicks", `new Set([...document.querySelectorAll("#log tbody tr td:nth-child(2)")].map((td) => td.textContent)).size`); n != 4 {
+		t.Errorf("two pages of two show %d distinct clicks, want 4", n)
+	}
+
 	run("conversions", chromedp.Navigate(e.URL+"/admin/#/conversions"), chromedp.WaitVisible(chromedp.CSS("#log tbody tr")))
 	if s := text("conversion log", "#log"); !strings.Contains(s, "T-browser-1") || !strings.Contains(s, "sale") {
 		t.Errorf("conversion log lacks the sale T-browser-1:\n%s", s)

@@ -678,12 +678,12 @@ async function macros() {
 async function logView({ title, path, params, filters, columns }) {
   const table = h('tbody');
   const details = h('div', { class: 'details' });
-  const more = h('button', { type: 'button', hidden: true }, 'Older…');
+  const more = h('button', { type: 'button', id: 'older', hidden: true }, 'Older…');
   const status = h('p', { class: 'muted' }, 'Loading…');
   let next = '';
   const load = async () => {
     const q = new URLSearchParams(params);
-    q.set('limit', '100');
+    if (!q.has('limit')) q.set('limit', '100');
     if (next) q.set('before', next);
     let res;
     try {
