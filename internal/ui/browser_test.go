@@ -307,8 +307,13 @@ func TestBrowser(t *testing.T) {
 			Alias   string
 			Streams []struct {
 				Name, Type string
-				Filters    []struct{ Type, Name, Op string; Values []string }
-				Offers     []struct{ OfferID int64 `json:"offer_id"` }
+				Filters    []struct {
+					Type, Name, Op string
+					Values         []string
+				}
+				Offers []struct {
+					OfferID int64 `json:"offer_id"`
+				}
 			}
 		}
 	}
