@@ -161,6 +161,23 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("total by day = %q, want 4 clicks", s)
 	}
 
+	// Drilling down: the campaign into its sub ids, the sub id (markup,
+	// shown as text) into days.
+	run("drill", chromedp.Navigate(e.URL+"/admin/#/dashboard?range=today&group=campaign&drill=sub_id_1"),
+		chromedp.WaitVisible(chromedp.CSS("#report")), chromedp.Click(chromedp.CSS("#report tbody a")),
+		chromedp.Poll[chromedp.Void](`document.getElementById("group").value === "sub_id_1" && !!document.querySelector("#report")`))
+	if s := text("by sub id", "#report tbody"); !strings.Contains(s, xssZone+"\t3\t") {
+		t.Errorf("the campaign's sub ids:\n%s", s)
+	}
+	run("drill again", chromedp.Click(chromedp.CSS("#report tbody a")),
+		chromedp.Poll[chromedp.Void](`document.querySelectorAll("#filters a.chip").length === 2 && !!document.querySelector("#report")`))
+	if s := text("filters", "#filters"); !strings.Contains(s, "campaign: Browser test (#1)") || !strings.Contains(s, "sub id 1: "+xssZone) {
+		t.Errorf("filter chips: %q", s)
+	}
+	if s := text("by day for the sub id", "#report tfoot"); !strings.Contains(s, "Total\t3\t") {
+		t.Errorf("the sub id's total = %q, want 3 clicks", s)
+	}
+
 	run("campaigns", chromedp.Navigate(e.URL+"/admin/#/campaigns"))
 	if s := text("campaigns", "#campaigns"); !strings.Contains(s, e.URL+"/browser-test") {
 		t.Errorf("campaigns page lacks the link %s/browser-test:\n%s", e.URL, s)

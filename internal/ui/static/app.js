@@ -232,44 +232,73 @@ function chart(rows, group) {
   return svg;
 }
 
+// dashboard is a report grouped by one dimension, narrowed by filters
+// (route parameters f.DIM=VALUE, and from/to for one day) that a click on
+// a row adds: drilling down, as in Binom or Keitaro.
 async function dashboard(p) {
-  const range = p.get('range') || 'today';
-  const group = p.get('group') || 'campaign';
-  const campaign = p.get('campaign') || '';
-  const set = (k) => (ev) => go('dashboard', { range, group, campaign, [k]: ev.target.value });
+  const params = Object.fromEntries(p);
+  const group = params.group || 'campaign';
+  const filters = Object.entries(params).filter(([k]) => k.startsWith('f.')).map(([k, v]) => [k.slice(2), v]);
+  const filtered = new Set(filters.map(([d]) => d));
+  const drills = groups.filter((g) => g !== group && !filtered.has(g) && !['bot', 'unique'].includes(g));
+  const drill = drills.includes(params.drill) ? params.drill : group === 'day' ? 'campaign' : drills.includes('day') ? 'day' : drills[0];
+  const to = (changes) => '#/dashboard?' + new URLSearchParams(Object.entries({ ...params, ...changes }).filter(([, v]) => v !== undefined && v !== ''));
+  const set = (k) => (ev) => { location.hash = to({ [k]: ev.target.value }); };
   const zoneSelect = select('zone', [['account', 'Account zone (' + ((state.settings && state.settings.timezone) || 'UTC') + ')'],
     ['browser', 'My zone (' + Intl.DateTimeFormat().resolvedOptions().timeZone + ')']],
   localStorage.getItem('trackd.zone') || 'account', (ev) => { localStorage.setItem('trackd.zone', ev.target.value); render(); });
+  const label = (dim, v) => (objectDims.has(dim) ? nameOf(dim, v) : v === '' ? '(none)' : v);
+  const chips = [
+    params.from ? h('a', { class: 'chip', href: to({ from: undefined, to: undefined }) }, `day: ${params.from} ×`) : null,
+    ...filters.map(([d, v]) => h('a', { class: 'chip', href: to({ ['f.' + d]: undefined }) }, `${d.replaceAll('_', ' ')}: ${label(d, v)} ×`)),
+  ];
   const controls = h('div', { class: 'controls' },
-    select('range', ranges, range, set('range')),
+    params.from ? null : select('range', ranges, params.range || 'today', set('range')),
     select('group', groups.map((g) => [g, 'by ' + g.replaceAll('_', ' ')]), group, set('group')),
-    select('campaign', campaignOptions(), campaign, set('campaign')),
+    select('f.campaign', campaignOptions(), params['f.campaign'] || '', set('f.campaign')),
+    h('label', { for: 'drill', class: 'muted' }, 'a row drills into'),
+    select('drill', drills.map((g) => [g, g.replaceAll('_', ' ')]), drill, set('drill')),
     zoneSelect);
-  show(h('h2', {}, 'Dashboard'), controls, h('p', { class: 'muted' }, 'Loading…'));
-  const q = new URLSearchParams({ group_by: group, range, timezone: zone(), limit: '500' });
-  if (campaign) q.set('campaign', campaign);
+  const head = [h('h2', {}, 'Dashboard'), controls, chips.some(Boolean) ? h('p', { id: 'filters' }, chips) : null];
+  show(...head, h('p', { class: 'muted' }, 'Loading…'));
+
+  const q = new URLSearchParams({ group_by: group, timezone: zone(), limit: '500' });
+  if (params.from) {
+    q.set('from', params.from);
+    q.set('to', params.to || params.from);
+  } else {
+    q.set('range', params.range || 'today');
+  }
+  for (const [d, v] of filters) {
+    if (objectDims.has(d)) q.append(d, v);
+    else if (v === '') q.append('where', `${d} empty`);
+    // A value with a comma cannot be a list item: match it whole.
+    else if (v.includes(',')) q.append('where', `${d} regex ^${v.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
+    else q.append('where', `${d} in ${v}`);
+  }
   if (!['day', 'hour', 'week', 'month'].includes(group)) q.set('sort', '-clicks');
   let rep;
   try {
     rep = await api('GET', '/reports?' + q);
   } catch (e) {
-    show(h('h2', {}, 'Dashboard'), controls, errorBox(e));
+    show(...head, errorBox(e));
     return;
   }
-  const label = (v) => (objectDims.has(group) ? nameOf(group, v) : v === '' ? '(none)' : v);
-  const head = h('tr', {}, h('th', {}, group.replaceAll('_', ' ')), metrics.map(([, t]) => h('th', { class: 'num' }, t)));
+  // Which rows narrow the report when clicked: objects, days and values
+  // (not hours, weeks or months, nor yes/no flags).
+  const drillable = !['hour', 'week', 'month', 'day_of_week', 'bot', 'unique'].includes(group);
   const rows = (rep.rows || []).map((r) => {
     const v = r.dims[group];
-    const cell = group === 'campaign'
-      ? h('a', { href: '#/dashboard?' + new URLSearchParams({ range, group: 'day', campaign: v }) }, label(v))
-      : label(v);
+    const narrowed = group === 'day' ? { from: v, to: v, range: undefined } : { ['f.' + group]: v };
+    const cell = drillable && drill ? h('a', { href: to({ ...narrowed, group: drill, drill: undefined }) }, label(group, v)) : label(group, v);
     return h('tr', {}, h('td', {}, cell), metrics.map(([k, , f]) => h('td', { class: 'num' + sign(k, r[k]) }, f(r[k]))));
   });
   const total = h('tr', { class: 'total' }, h('td', {}, 'Total'), metrics.map(([k, , f]) => h('td', { class: 'num' }, f(rep.total && rep.total[k]))));
-  show(h('h2', {}, 'Dashboard'), controls,
+  show(...head,
     h('p', { class: 'muted' }, `${fmtTime(rep.from)} – ${fmtTime(rep.to)} · ${rep.timezone} · from ${rep.source} data`),
     ['day', 'hour', 'week', 'month'].includes(group) ? chart(rep.rows || [], group) : null,
-    rows.length ? h('table', { id: 'report' }, h('thead', {}, head), h('tbody', {}, rows), h('tfoot', {}, total))
+    rows.length ? h('table', { id: 'report' }, h('thead', {}, h('tr', {}, h('th', {}, group.replaceAll('_', ' ')),
+      metrics.map(([, t]) => h('th', { class: 'num' }, t)))), h('tbody', {}, rows), h('tfoot', {}, total))
       : h('p', { class: 'empty' }, 'No clicks in this range.'));
 }
 
@@ -279,7 +308,7 @@ async function campaigns() {
     h('td', {}, String(c.id)), h('td', {}, h('a', { href: '#/campaign?id=' + c.id }, c.name)), h('td', {}, h('code', {}, base + '/' + c.alias)),
     h('td', {}, nameOf('traffic_source', c.traffic_source_id)), h('td', { class: 'num' }, String((c.streams || []).length)),
     h('td', {}, c.paused ? 'paused' : 'active'),
-    h('td', {}, h('a', { href: '#/dashboard?' + new URLSearchParams({ group: 'day', campaign: c.id, range: 'last_7_days' }) }, 'Report'),
+    h('td', {}, h('a', { href: '#/dashboard?' + new URLSearchParams({ group: 'day', 'f.campaign': c.id, range: 'last_7_days' }) }, 'Report'),
       ' · ', h('a', { href: '#/clicks?campaign_id=' + c.id }, 'Clicks'))));
   show(h('h2', {}, 'Campaigns'), isAdmin() ? h('p', {}, h('a', { href: '#/campaign-edit', id: 'new-campaign', class: 'button' }, 'New campaign')) : null, rows.length
     ? h('table', { id: 'campaigns' }, h('thead', {}, h('tr', {}, ['ID', 'Name', 'Link', 'Traffic source', 'Streams', 'State', ''].map((t) => h('th', {}, t)))),
@@ -346,7 +375,7 @@ async function campaign(p) {
   const base = ((state.settings && state.settings.public_url) || location.origin).replace(/\/$/, '');
   show(h('h2', {}, c.name),
     h('p', {}, h('code', {}, base + '/' + c.alias), ` · ${nameOf('traffic_source', c.traffic_source_id)} · cost ${c.cost.model}`
-      + ` · ${c.paused ? 'paused' : 'active'} · `, h('a', { href: '#/dashboard?' + new URLSearchParams({ group: 'day', campaign: c.id, range: 'last_7_days' }) }, 'Report'),
+      + ` · ${c.paused ? 'paused' : 'active'} · `, h('a', { href: '#/dashboard?' + new URLSearchParams({ group: 'day', 'f.campaign': c.id, range: 'last_7_days' }) }, 'Report'),
     ' · ', h('a', { href: '#/clicks?campaign_id=' + c.id }, 'Clicks'),
     ' · ', isAdmin() ? h('a', { href: '#/campaign-edit?id=' + c.id, id: 'edit-campaign' }, 'Edit') : null,
     ' · ', h('a', { href: '#/edit?' + new URLSearchParams({ kind: 'campaigns', id: c.id }) }, 'JSON')),
