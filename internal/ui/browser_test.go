@@ -122,6 +122,11 @@ func TestBrowser(t *testing.T) {
 		}
 		return n
 	}
+	// fill sets an input or select as a user would, with its event.
+	fill := func(sel, v string) chromedp.Action[chromedp.Void] {
+		return chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => { const el = document.querySelector(%q); el.value = %q;
+			el.dispatchEvent(new Event(el.tagName === "SELECT" ? "change" : "input")); })()`, sel, v))
+	}
 	login := func(user, password string) {
 		t.Helper()
 		run("log in as "+user,
@@ -256,20 +261,36 @@ func TestBrowser(t *testing.T) {
 	// Configuration: a new offer (refused first, with the field named), a
 	// renamed campaign, an API key shown once.
 	run("offers", chromedp.Navigate(e.URL+"/admin/#/objects?kind=offers"), chromedp.WaitVisible(chromedp.CSS("#objects")),
-		chromedp.Click(chromedp.CSS("#new-object")), chromedp.WaitVisible(chromedp.CSS("#object-json")),
-		chromedp.SetValue(chromedp.CSS("#object-json"), `{"name":"Second offer","url":"no scheme {nomacro}"}`),
-		chromedp.Click(chromedp.CSS("#save")), chromedp.WaitVisible(chromedp.CSS("#object-message .error")))
-	if s := text("offer error", "#object-message"); !strings.HasPrefix(s, "url: ") {
+		chromedp.Click(chromedp.CSS("#new-object")), chromedp.WaitVisible(chromedp.CSS(`[data-path="url"]`)),
+		fill(`[data-path="name"]`, "Second offer"), fill(`[data-path="url"]`, "no scheme {nomacro}"),
+		fill(`[data-path="payout.type"]`, "fixed"), fill(`[data-path="payout.amount"]`, "2.35"),
+		chromedp.Click(chromedp.CSS("#form-save")), chromedp.WaitVisible(chromedp.CSS("#form-message .error")))
+	if s := text("offer error", "#form-message"); !strings.HasPrefix(s, "url: ") {
 		t.Errorf("a bad offer URL: the message %q does not start with the field", s)
 	}
-	run("save the offer",
-		chromedp.SetValue(chromedp.CSS("#object-json"), `{"name":"Second offer","url":"https://second.example/?c={clickid}"}`),
-		chromedp.Click(chromedp.CSS("#save")), chromedp.WaitVisible(chromedp.CSS("#objects")))
+	if n := count("marked url", `document.querySelectorAll('[data-path="url"].invalid').length`); n != 1 {
+		t.Error("the offer's URL input is not marked")
+	}
+	run("save the offer", fill(`[data-path="url"]`, "https://second.example/?c={clickid}"),
+		chromedp.Click(chromedp.CSS("#form-save")), chromedp.WaitVisible(chromedp.CSS("#objects")))
 	if s := text("offers", "#objects"); !strings.Contains(s, "Second offer") {
 		t.Errorf("the new offer is not listed:\n%s", s)
 	}
-	run("rename the campaign", chromedp.Navigate(e.URL+"/admin/#/objects?kind=campaigns"),
-		chromedp.Click(chromedp.CSS(`#objects a[href^="#/edit"]`)), chromedp.WaitVisible(chromedp.CSS("#object-json")),
+	if s := e.API("GET", "/offers/2", "", 200); !strings.Contains(s, `"payout":{"type":"fixed","amount":2.35`) {
+		t.Errorf("the offer form saved %s", s)
+	}
+	// A traffic source from a preset, with one more parameter.
+	run("source", chromedp.Navigate(e.URL+"/admin/#/objects?kind=traffic-sources"), chromedp.Click(chromedp.CSS("#new-object")),
+		chromedp.WaitVisible(chromedp.CSS(`[data-path="preset"]`)),
+		fill(`[data-path="name"]`, "Propeller"), fill(`[data-path="preset"]`, "propellerads"),
+		chromedp.Click(chromedp.CSS(`[data-act="add-param"]`)),
+		fill(`[data-path="params[0].param"]`, "zoneid"), fill(`[data-path="params[0].slot"]`, "sub_id_5"),
+		chromedp.Click(chromedp.CSS("#form-save")), chromedp.WaitVisible(chromedp.CSS("#objects")))
+	if s := e.API("GET", "/traffic-sources/2", "", 200); !strings.Contains(s, `{"slot":"sub_id_5","param":"zoneid"}`) || !strings.Contains(s, `"name":"Propeller"`) {
+		t.Errorf("the source form saved %s", s)
+	}
+	run("rename the campaign as JSON", chromedp.Navigate(e.URL+"/admin/#/edit?kind=campaigns&id=1"),
+		chromedp.WaitVisible(chromedp.CSS("#object-json")),
 		chromedp.Evaluate[chromedp.Void](`(() => { const t = document.getElementById("object-json");
 			const c = JSON.parse(t.value); c.name = "Renamed <i>camp</i>"; t.value = JSON.stringify(c); })()`),
 		chromedp.Click(chromedp.CSS("#save")), chromedp.WaitVisible(chromedp.CSS("#objects")))
@@ -301,10 +322,6 @@ func TestBrowser(t *testing.T) {
 	}
 	// The template's stream is the default one; add a regular stream with
 	// a param filter before it.
-	fill := func(sel, v string) chromedp.Action[chromedp.Void] {
-		return chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => { const el = document.querySelector(%q); el.value = %q;
-			el.dispatchEvent(new Event(el.tagName === "SELECT" ? "change" : "input")); })()`, sel, v))
-	}
 	run("two streams",
 		fill(`[data-path="alias"]`, "form-camp"),
 		fill(`[data-path="traffic_source_id"]`, itoa(1)),

@@ -424,6 +424,70 @@ function live() {
     h('table', { id: 'live' }, h('thead', {}, h('tr', {}, ['Time', 'Event', 'Campaign', 'Offer', 'Visitor / outcome', 'Sub IDs / reason', 'Click ID'].map((t) => h('th', {}, t)))), rows));
 }
 
+// --- forms: inputs bound to a field of the JSON an object is saved as ---
+
+// objOptions lists the objects of a kind for a select, none first if given.
+const objOptions = (kind, none) => [...(none ? [['', none]] : []), ...[...(state.names[kind] || new Map())].map(([i, n]) => [String(i), `${n} (#${i})`])];
+const idOrNull = (v) => (v === '' ? null : Number(v));
+
+// input binds obj[key] to an input; path names the field as the API does in
+// its errors, so that an error can mark its input.
+function input(obj, key, path, attrs = {}, read = (v) => v) {
+  const el = h('input', { 'data-path': path, value: obj[key] ?? '', ...attrs });
+  el.addEventListener('input', () => { obj[key] = read(el.value); });
+  return el;
+}
+
+function check(obj, key, path) {
+  const el = h('input', { type: 'checkbox', 'data-path': path, checked: !!obj[key] });
+  el.addEventListener('change', () => { obj[key] = el.checked; });
+  return el;
+}
+
+function choose(obj, key, path, options, after, read = (v) => v) {
+  const el = h('select', { 'data-path': path }, options.map(([v, l]) => h('option', { value: v, selected: String(obj[key] ?? '') === String(v) }, l)));
+  el.addEventListener('change', () => { obj[key] = read(el.value); if (after) after(); });
+  return el;
+}
+
+const row = (label, ...els) => h('div', { class: 'field' }, h('label', {}, label), h('div', { class: 'inline' }, ...els));
+
+// loadModel reads object id of kind for a form (read-only fields left out),
+// or starts from the kind's template.
+async function loadModel(kind, id) {
+  const ro = await readOnlyFields(kinds[kind].schema);
+  if (!id) return structuredClone(kinds[kind].template);
+  const full = await api('GET', `/${kind}/${encodeURIComponent(id)}`);
+  return Object.fromEntries(Object.entries(full).filter(([k]) => !ro.has(k)));
+}
+
+// saveButton saves model (PUT or POST), then calls done with the answer;
+// an error is shown in msg and marks the input of the field it names.
+function saveButton(kind, id, model, msg, done) {
+  const save = h('button', { type: 'button', id: 'form-save', class: 'primary' }, id ? 'Save' : 'Create');
+  save.addEventListener('click', async () => {
+    for (const el of document.querySelectorAll('.invalid')) el.classList.remove('invalid');
+    try {
+      const out = await api(id ? 'PUT' : 'POST', id ? `/${kind}/${encodeURIComponent(id)}` : '/' + kind, model);
+      await loadNames();
+      done(out);
+    } catch (e) {
+      msg.replaceChildren(h('p', { class: 'error' }, e.message));
+      const bad = e.field && [...document.querySelectorAll('[data-path]')].find((el) => el.dataset.path === e.field);
+      if (bad) {
+        bad.classList.add('invalid');
+        bad.focus();
+      }
+    }
+  });
+  return save;
+}
+
+function formHead(kind, id, title, back) {
+  return [h('h2', {}, title), h('p', {}, h('a', { href: back }, '← back'), ' · ',
+    h('a', { href: '#/edit?' + new URLSearchParams({ kind, ...(id ? { id } : {}) }) }, 'as JSON'))];
+}
+
 // --- the campaign form ---
 
 const filterTypes = ['country', 'region', 'city', 'isp', 'asn', 'connection_type', 'device_type', 'os', 'browser',
@@ -438,33 +502,8 @@ const splitInts = (v) => v.split(',').map((x) => x.trim()).filter(Boolean).map(N
 // model is the campaign's JSON; inputs write to it, and lists re-render.
 async function campaignForm(p) {
   const id = p.get('id');
-  const ro = await readOnlyFields('Campaign');
-  let model = structuredClone(kinds.campaigns.template);
-  if (id) {
-    const full = await api('GET', '/campaigns/' + encodeURIComponent(id));
-    model = Object.fromEntries(Object.entries(full).filter(([k]) => !ro.has(k)));
-  }
+  const model = await loadModel('campaigns', id);
   model.streams = model.streams || [];
-  const objOptions = (kind, none) => [...(none ? [['', none]] : []), ...[...(state.names[kind] || new Map())].map(([i, n]) => [String(i), `${n} (#${i})`])];
-
-  // input binds one field of obj: path names it as the API does in errors.
-  const input = (obj, key, path, attrs = {}, read = (v) => v) => {
-    const el = h('input', { 'data-path': path, value: obj[key] ?? '', ...attrs });
-    el.addEventListener('input', () => { obj[key] = read(el.value); });
-    return el;
-  };
-  const check = (obj, key, path) => {
-    const el = h('input', { type: 'checkbox', 'data-path': path, checked: !!obj[key] });
-    el.addEventListener('change', () => { obj[key] = el.checked; });
-    return el;
-  };
-  const choose = (obj, key, path, options, after, read = (v) => v) => {
-    const el = h('select', { 'data-path': path }, options.map(([v, l]) => h('option', { value: v, selected: String(obj[key] ?? '') === String(v) }, l)));
-    el.addEventListener('change', () => { obj[key] = read(el.value); if (after) after(); });
-    return el;
-  };
-  const idOrNull = (v) => (v === '' ? null : Number(v));
-  const row = (label, ...els) => h('div', { class: 'field' }, h('label', {}, label), h('div', { class: 'inline' }, ...els));
   // btn is a button that changes the lists; act names it for tests.
   const btn = (text, f, cls, act) => {
     const b = h('button', { type: 'button', class: cls, 'data-act': act }, text);
@@ -534,25 +573,8 @@ async function campaignForm(p) {
 
   model.cost = model.cost || { model: 'none', amount: 0 };
   const msg = h('div', { id: 'form-message', role: 'status' });
-  const save = h('button', { type: 'button', id: 'form-save', class: 'primary' }, id ? 'Save' : 'Create');
-  save.addEventListener('click', async () => {
-    for (const el of document.querySelectorAll('.invalid')) el.classList.remove('invalid');
-    try {
-      const out = await api(id ? 'PUT' : 'POST', id ? '/campaigns/' + encodeURIComponent(id) : '/campaigns', model);
-      await loadNames();
-      go('campaign', { id: out.id });
-    } catch (e) {
-      msg.replaceChildren(h('p', { class: 'error' }, e.message));
-      const bad = e.field && [...document.querySelectorAll('[data-path]')].find((el) => el.dataset.path === e.field);
-      if (bad) {
-        bad.classList.add('invalid');
-        bad.focus();
-      }
-    }
-  });
-  show(h('h2', {}, id ? `Edit campaign #${id}` : 'New campaign'),
-    h('p', {}, h('a', { href: id ? '#/campaign?id=' + id : '#/campaigns' }, '← back'), ' · ',
-      h('a', { href: '#/edit?' + new URLSearchParams({ kind: 'campaigns', ...(id ? { id } : {}) }) }, 'as JSON')),
+  const save = saveButton('campaigns', id, model, msg, (out) => go('campaign', { id: out.id }));
+  show(...formHead('campaigns', id, id ? `Edit campaign #${id}` : 'New campaign', id ? '#/campaign?id=' + id : '#/campaigns'),
     h('fieldset', { class: 'basics' }, h('legend', {}, 'Campaign'),
       row('Name', input(model, 'name', 'name', { size: 30 })),
       row('Alias', input(model, 'alias', 'alias', { size: 30 }), h('span', { class: 'muted' }, ' the link is /alias')),
@@ -568,21 +590,90 @@ async function campaignForm(p) {
     h('h3', {}, 'Streams'), streamsBox, h('div', { class: 'controls' }, save), msg);
 }
 
+// offerForm edits an offer: its URL, network, payout and limits.
+async function offerForm(p) {
+  const id = p.get('id');
+  const m = await loadModel('offers', id);
+  m.payout = m.payout || { type: 'postback', amount: 0, currency: '' };
+  const msg = h('div', { id: 'form-message', role: 'status' });
+  show(...formHead('offers', id, id ? `Edit offer #${id}` : 'New offer', '#/objects?kind=offers'),
+    h('fieldset', {}, h('legend', {}, 'Offer'),
+      row('Name', input(m, 'name', 'name', { size: 30 })),
+      row('URL', input(m, 'url', 'url', { size: 60, placeholder: 'https://network.example/?aff_sub={clickid}' }),
+        h('a', { href: '#/macros' }, 'macros')),
+      row('Network', choose(m, 'affiliate_network_id', 'affiliate_network_id', objOptions('affiliate_network', '(none)'), null, idOrNull)),
+      row('Payout', choose(m.payout, 'type', 'payout.type', [['postback', 'as the postback says'], ['fixed', 'fixed']]),
+        input(m.payout, 'amount', 'payout.amount', { size: 8, inputmode: 'decimal' }, (v) => v.trim() || '0'),
+        input(m.payout, 'currency', 'payout.currency', { size: 4, placeholder: 'USD' }, (v) => v.trim().toUpperCase())),
+      row('Daily cap', input(m, 'daily_cap', 'daily_cap', { type: 'number', min: 0 }, Number),
+        h('span', { class: 'muted' }, 'conversions a day (0: none); then'),
+        choose(m, 'alternative_offer_id', 'alternative_offer_id', objOptions('offer', '(no other offer)'), null, idOrNull)),
+      row('Options', check(m, 'upsells_allowed', 'upsells_allowed'), ' upsells count · ', check(m, 'paused', 'paused'), ' paused'),
+      row('Notes', input(m, 'notes', 'notes', { size: 60 }))),
+    h('div', { class: 'controls' }, saveButton('offers', id, m, msg, () => go('objects', { kind: 'offers' }))), msg);
+}
+
+const slots = ['external_id', 'cost', 'currency', 'creative_id', 'ad_campaign_id', 'keyword', 'source',
+  ...Array.from({ length: 30 }, (_, i) => 'sub_id_' + (i + 1))];
+
+// sourceForm edits a traffic source: which of its parameters fill which
+// slot, and the postback trackd sends it.
+async function sourceForm(p) {
+  const id = p.get('id');
+  const m = await loadModel('traffic-sources', id);
+  if (!id) delete m.preset; // the select below sets one
+  m.params = m.params || [];
+  m.postback = m.postback || { url: '', method: 'GET', statuses: [], payout_share_percent: 100 };
+  const msg = h('div', { id: 'form-message', role: 'status' });
+  const params = h('div', { id: 'params-form' });
+  const draw = () => params.replaceChildren(...m.params.map((sp, i) => h('div', { class: 'filter' },
+    input(sp, 'param', `params[${i}].param`, { size: 14, placeholder: 'their parameter' }), ' → ',
+    choose(sp, 'slot', `params[${i}].slot`, slots.map((x) => [x, x.replaceAll('_', ' ')])),
+    (() => { const b = h('button', { type: 'button', class: 'small', 'data-act': 'remove-param' }, '×'); b.addEventListener('click', () => { m.params.splice(i, 1); draw(); }); return b; })())),
+  (() => { const b = h('button', { type: 'button', class: 'small', 'data-act': 'add-param' }, '+ parameter'); b.addEventListener('click', () => { m.params.push({ slot: 'sub_id_1', param: '' }); draw(); }); return b; })());
+  draw();
+  const pb = m.postback;
+  const statuses = h('span', {}, ...['lead', 'sale', 'rejected', 'rebill'].map((st) => {
+    const el = h('input', { type: 'checkbox', 'data-path': 'postback.statuses', checked: (pb.statuses || []).includes(st) });
+    el.addEventListener('change', () => {
+      pb.statuses = (pb.statuses || []).filter((x) => x !== st);
+      if (el.checked) pb.statuses.push(st);
+    });
+    return h('label', { class: 'inline-check' }, el, ' ' + st);
+  }));
+  // A new source may start from a preset: its parameters and postback,
+  // filled in by the API when the form leaves them empty.
+  const presets = id ? [] : ((await api('GET', '/presets/traffic-sources')).items || []);
+  show(...formHead('traffic-sources', id, id ? `Edit traffic source #${id}` : 'New traffic source', '#/objects?kind=traffic-sources'),
+    h('fieldset', {}, h('legend', {}, 'Traffic source'),
+      row('Name', input(m, 'name', 'name', { size: 30 })),
+      id ? null : row('Preset', choose(m, 'preset', 'preset', [['', '(none)'], ...presets.map((x) => [x.key, x.name])]),
+        h('span', { class: 'muted' }, 'fills the parameters and the postback left empty')),
+      row('Parameters', params),
+      row('Postback URL', input(pb, 'url', 'postback.url', { size: 60, placeholder: 'https://source.example/conv?click_id={external_id}&payout={payout}' }),
+        choose(pb, 'method', 'postback.method', [['GET', 'GET'], ['POST', 'POST']])),
+      row('Send for', statuses, h('span', { class: 'muted' }, '(none ticked: every status)')),
+      row('Payout sent', input(pb, 'payout_share_percent', 'postback.payout_share_percent', { type: 'number', min: 0, max: 100 }, Number), '% · ',
+        check(pb, 'first_conversion_only', 'postback.first_conversion_only'), ' first conversion of a click only'),
+      row('Notes', input(m, 'notes', 'notes', { size: 60 }))),
+    h('div', { class: 'controls' }, saveButton('traffic-sources', id, m, msg, () => go('objects', { kind: 'traffic-sources' }))), msg);
+}
+
 // --- configuration: every kind of object, edited as JSON ---
 
 // kinds are the API's collections the UI edits: schema names the type in
 // the OpenAPI document (its read-only fields are left out of the editor),
 // template starts a new one.
 const kinds = {
-  campaigns: { title: 'Campaigns', schema: 'Campaign', label: (o) => `${o.name} (/${o.alias})`,
+  campaigns: { title: 'Campaigns', schema: 'Campaign', form: 'campaign-edit', label: (o) => `${o.name} (/${o.alias})`,
     template: { alias: 'my-campaign', name: 'My campaign', traffic_source_id: null, cost: { model: 'cpc', amount: 0, from_param: true },
       streams: [{ name: 'Everyone', type: 'default', offers: [{ offer_id: 1 }] }] } },
-  offers: { title: 'Offers', schema: 'Offer', label: (o) => o.name,
+  offers: { title: 'Offers', schema: 'Offer', form: 'offer-edit', label: (o) => o.name,
     template: { name: 'My offer', url: 'https://network.example/?aff_sub={clickid}', affiliate_network_id: null,
       payout: { type: 'postback', amount: 0, currency: 'USD' } } },
   landings: { title: 'Landings', schema: 'Landing', label: (o) => o.name,
     template: { name: 'My landing', url: 'https://lp.example/?c={clickid}' } },
-  'traffic-sources': { title: 'Traffic sources', schema: 'TrafficSource', label: (o) => o.name,
+  'traffic-sources': { title: 'Traffic sources', schema: 'TrafficSource', form: 'source-edit', label: (o) => o.name,
     template: { name: 'My source', preset: 'propellerads' } },
   'affiliate-networks': { title: 'Affiliate networks', schema: 'AffiliateNetwork', label: (o) => o.name,
     template: { name: 'My network', preset: '' } },
@@ -616,11 +707,12 @@ async function objects(p) {
   const tabs = h('div', { class: 'tabs' }, Object.entries(kinds).filter(([, v]) => !v.admin || isAdmin())
     .map(([name, v]) => h('a', { href: '#/objects?kind=' + name, class: name === kind ? 'active' : null }, v.title)));
   const res = await api('GET', '/' + kind);
+  const editor = (oid) => (k.form ? `#/${k.form}?` + new URLSearchParams(oid ? { id: oid } : {}) : '#/edit?' + new URLSearchParams({ kind, ...(oid ? { id: oid } : {}) }));
   const rows = (res.items || []).map((o) => h('tr', {}, h('td', {}, String(o.id)),
-    h('td', {}, h('a', { href: '#/edit?' + new URLSearchParams({ kind, id: o.id }) }, k.label(o))),
+    h('td', {}, h('a', { href: isAdmin() ? editor(o.id) : '#/edit?' + new URLSearchParams({ kind, id: o.id }) }, k.label(o))),
     h('td', {}, o.paused ? 'paused' : ''), h('td', { class: 'muted' }, fmtTime(o.updated_at || o.created_at))));
   show(h('h2', {}, 'Configuration'), tabs,
-    isAdmin() ? h('p', {}, h('a', { href: '#/edit?kind=' + kind, id: 'new-object', class: 'button' }, 'New ' + k.schema.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase())) : null,
+    isAdmin() ? h('p', {}, h('a', { href: editor(), id: 'new-object', class: 'button' }, 'New ' + k.schema.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase())) : null,
     rows.length ? h('table', { id: 'objects' }, h('thead', {}, h('tr', {}, ['ID', 'Name', '', 'Changed'].map((t) => h('th', {}, t)))), h('tbody', {}, rows))
       : h('p', { class: 'empty' }, 'None yet.'));
 }
@@ -739,9 +831,9 @@ async function logView({ title, path, params, filters, columns }) {
 }
 
 function textFilter(id, placeholder, value, view, params) {
-  const input = h('input', { id, placeholder, value: value || '' });
-  input.addEventListener('change', () => go(view, { ...Object.fromEntries(params), [id]: input.value.trim() }));
-  return input;
+  const el = h('input', { id, placeholder, value: value || '' });
+  el.addEventListener('change', () => go(view, { ...Object.fromEntries(params), [id]: el.value.trim() }));
+  return el;
 }
 
 function clicks(p) {
@@ -786,7 +878,7 @@ function postbacks(p) {
   });
 }
 
-const views = { dashboard, campaigns, campaign, 'campaign-edit': campaignForm, live, clicks, conversions, postbacks, objects, edit, macros };
+const views = { dashboard, campaigns, campaign, 'campaign-edit': campaignForm, 'offer-edit': offerForm, 'source-edit': sourceForm, live, clicks, conversions, postbacks, objects, edit, macros };
 
 async function render() {
   if (!state.me) return;
