@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -111,6 +112,11 @@ func TestBrowser(t *testing.T) {
 		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
 		if err != nil {
 			t.Fatalf("%s: %v", what, err)
+		}
+		// A value the page forgot to leave out shows as a word.
+		page, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("main").innerText`))
+		if m := regexp.MustCompile(`\b(null|undefined|NaN|\[object Object\])\b`).FindString(page); m != "" {
+			t.Errorf("%s: the page shows %q:\n%s", what, m, page)
 		}
 		return s
 	}

@@ -77,8 +77,10 @@ function safeHref(v) {
   return '#';
 }
 
+// show replaces the page's content; null, undefined and false stand for
+// nothing, as in h.
 function show(...nodes) {
-  main.replaceChildren(...nodes);
+  main.replaceChildren(...nodes.flat().filter((n) => n !== null && n !== undefined && n !== false));
 }
 
 function errorBox(err) {
