@@ -304,10 +304,12 @@ async function dashboard(p) {
       : h('p', { class: 'empty' }, 'No clicks in this range.'));
 }
 
+// linkOf is a campaign's link: the public URL (or this page's origin) and the alias.
+const linkOf = (alias) => ((state.settings && state.settings.public_url) || location.origin).replace(/\/$/, '') + '/' + alias;
+
 async function campaigns() {
-  const base = ((state.settings && state.settings.public_url) || location.origin).replace(/\/$/, '');
   const rows = (state.campaigns || []).map((c) => h('tr', {},
-    h('td', {}, String(c.id)), h('td', {}, h('a', { href: '#/campaign?id=' + c.id }, c.name)), h('td', {}, h('code', {}, base + '/' + c.alias)),
+    h('td', {}, String(c.id)), h('td', {}, h('a', { href: '#/campaign?id=' + c.id }, c.name)), h('td', {}, h('code', {}, linkOf(c.alias))),
     h('td', {}, nameOf('traffic_source', c.traffic_source_id)), h('td', { class: 'num' }, String((c.streams || []).length)),
     h('td', {}, c.paused ? 'paused' : 'active'),
     h('td', {}, h('a', { href: '#/dashboard?' + new URLSearchParams({ group: 'day', 'f.campaign': c.id, range: 'last_7_days' }) }, 'Report'),
@@ -374,9 +376,8 @@ async function campaign(p) {
       result.replaceChildren(errorBox(e));
     }
   });
-  const base = ((state.settings && state.settings.public_url) || location.origin).replace(/\/$/, '');
   show(h('h2', {}, c.name),
-    h('p', {}, h('code', {}, base + '/' + c.alias), ` · ${nameOf('traffic_source', c.traffic_source_id)} · cost ${c.cost.model}`
+    h('p', {}, h('code', {}, linkOf(c.alias)), ` · ${nameOf('traffic_source', c.traffic_source_id)} · cost ${c.cost.model}`
       + ` · ${c.paused ? 'paused' : 'active'} · `, h('a', { href: '#/dashboard?' + new URLSearchParams({ group: 'day', 'f.campaign': c.id, range: 'last_7_days' }) }, 'Report'),
     ' · ', h('a', { href: '#/clicks?campaign_id=' + c.id }, 'Clicks'),
     ' · ', isAdmin() ? h('a', { href: '#/campaign-edit?id=' + c.id, id: 'edit-campaign' }, 'Edit') : null,
@@ -452,6 +453,13 @@ function choose(obj, key, path, options, after, read = (v) => v) {
   return el;
 }
 
+// button is a small button that runs f; act names it for tests.
+function button(text, act, f, cls = 'small') {
+  const b = h('button', { type: 'button', class: cls, 'data-act': act }, text);
+  b.addEventListener('click', f);
+  return b;
+}
+
 const row = (label, ...els) => h('div', { class: 'field' }, h('label', {}, label), h('div', { class: 'inline' }, ...els));
 
 // loadModel reads object id of kind for a form (read-only fields left out),
@@ -506,12 +514,8 @@ async function campaignForm(p) {
   const id = p.get('id');
   const model = await loadModel('campaigns', id);
   model.streams = model.streams || [];
-  // btn is a button that changes the lists; act names it for tests.
-  const btn = (text, f, cls, act) => {
-    const b = h('button', { type: 'button', class: cls, 'data-act': act }, text);
-    b.addEventListener('click', () => { f(); drawStreams(); });
-    return b;
-  };
+  // btn is a button that changes the lists, then draws them again.
+  const btn = (text, f, cls, act) => button(text, act, () => { f(); drawStreams(); }, cls || undefined);
 
   const streamsBox = h('div', { id: 'streams-form' });
   const drawStreams = () => streamsBox.replaceChildren(...model.streams.map((st, i) => {
@@ -631,8 +635,8 @@ async function sourceForm(p) {
   const draw = () => params.replaceChildren(...m.params.map((sp, i) => h('div', { class: 'filter' },
     input(sp, 'param', `params[${i}].param`, { size: 14, placeholder: 'their parameter' }), ' → ',
     choose(sp, 'slot', `params[${i}].slot`, slots.map((x) => [x, x.replaceAll('_', ' ')])),
-    (() => { const b = h('button', { type: 'button', class: 'small', 'data-act': 'remove-param' }, '×'); b.addEventListener('click', () => { m.params.splice(i, 1); draw(); }); return b; })())),
-  (() => { const b = h('button', { type: 'button', class: 'small', 'data-act': 'add-param' }, '+ parameter'); b.addEventListener('click', () => { m.params.push({ slot: 'sub_id_1', param: '' }); draw(); }); return b; })());
+    button('×', 'remove-param', () => { m.params.splice(i, 1); draw(); }))),
+  button('+ parameter', 'add-param', () => { m.params.push({ slot: 'sub_id_1', param: '' }); draw(); }));
   draw();
   const pb = m.postback;
   const statuses = h('span', {}, ...['lead', 'sale', 'rejected', 'rebill'].map((st) => {
@@ -730,12 +734,7 @@ async function edit(p) {
     show(h('p', { class: 'error' }, 'No such kind of object: ' + kind));
     return;
   }
-  const ro = await readOnlyFields(k.schema);
-  let obj = k.template;
-  if (id) {
-    const full = await api('GET', `/${kind}/${encodeURIComponent(id)}`);
-    obj = Object.fromEntries(Object.entries(full).filter(([key]) => !ro.has(key)));
-  }
+  const obj = await loadModel(kind, id);
   const text = h('textarea', { id: 'object-json', spellcheck: 'false', rows: 24, readonly: !isAdmin() });
   text.value = JSON.stringify(obj, null, 2);
   const msg = h('div', { id: 'object-message', role: 'status' });
