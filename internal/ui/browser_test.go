@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -251,6 +253,35 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("%d img/script/svg elements in the postback log", n)
 	}
 
+	// A logged postback processed again: the sale is a duplicate now; the
+	// malformed one cannot be, and the page says why.
+	replay := func(row int) string {
+		t.Helper()
+		sel := fmt.Sprintf("#log tbody tr:nth-child(%d)", row)
+		run("replay", chromedp.Click(chromedp.CSS(sel)), chromedp.WaitVisible(chromedp.CSS(`[data-act="replay"]`)),
+			chromedp.Click(chromedp.CSS(`[data-act="replay"]`)), chromedp.WaitVisible(chromedp.CSS("#replay-result:not(:empty)")))
+		return text("replay result", "#replay-result")
+	}
+	if s := replay(2); !strings.HasPrefix(s, "Processed again: duplicate") || !strings.HasSuffix(s, "HTTP 200") {
+		t.Errorf("replaying the sale: %q", s)
+	}
+	if s := replay(1); !strings.Contains(s, "cannot be replayed") {
+		t.Errorf("replaying the malformed postback: %q", s)
+	}
+
+	// The source's postback: its failed attempt, the receiver's answer as
+	// text, and sending it again.
+	run("deliveries", chromedp.Navigate(e.URL+"/admin/#/deliveries"), chromedp.WaitVisible(chromedp.CSS("#log tbody tr")),
+		chromedp.Click(chromedp.CSS("#log tbody tr")), chromedp.WaitVisible(chromedp.CSS("#attempts")))
+	if s := text("attempts", "#attempts"); !strings.Contains(s, "400") || !strings.Contains(s, "bad <b>zone</b>") {
+		t.Errorf("attempts:\n%s", s)
+	}
+	run("send again", chromedp.Click(chromedp.CSS(`[data-act="retry"]`)), chromedp.WaitVisible(chromedp.CSS("#retry-result:not(:empty)")))
+	if s := text("retry", "#retry-result"); s != "Queued again: 1" {
+		t.Errorf("send again: %q", s)
+	}
+	waitJob(t, e, "delivered")
+
 	// The live page shows a click and a postback as they come.
 	run("live", chromedp.Navigate(e.URL+"/admin/#/live"), chromedp.WaitVisible(chromedp.CSS("#live")))
 	run("live connects", chromedp.Poll[chromedp.Void](`document.getElementById("live-status").textContent.startsWith("Connected")`))
@@ -413,8 +444,18 @@ func TestBrowser(t *testing.T) {
 // sale for one of them, a refused postback, and a viewer.
 func seed(t *testing.T, e *servertest.Env) {
 	t.Helper()
-	e.API("PATCH", "/settings", `{"click_durability":"sync"}`, 200)
-	src := e.Create("/traffic-sources", `{"name":"Push","params":[{"slot":"sub_id_1","param":"zone"}]}`)
+	// The source's postback goes to a receiver on loopback that refuses
+	// the first call for good (400: the job fails) and takes the next.
+	var calls atomic.Int32
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			http.Error(w, "bad <b>zone</b>", http.StatusBadRequest)
+		}
+	}))
+	t.Cleanup(receiver.Close)
+	e.API("PATCH", "/settings", `{"click_durability":"sync","outbound_allow":["127.0.0.0/8"]}`, 200)
+	src := e.Create("/traffic-sources", `{"name":"Push","params":[{"slot":"sub_id_1","param":"zone"}],
+		"postback":{"url":"`+receiver.URL+`/pb?zone={sub_id_1}&payout={payout}"}}`)
 	offer := e.Create("/offers", `{"name":"Offer","url":"https://offer.example/?c={clickid}"}`)
 	e.Create("/campaigns", `{"alias":"browser-test","name":"Browser test","traffic_source_id":`+itoa(src)+`,
 		"streams":[{"name":"numeric zones","filters":[{"type":"param","name":"zone","op":"regex","values":["^[0-9]+$"]}],
@@ -435,6 +476,8 @@ func seed(t *testing.T, e *servertest.Env) {
 	if err := e.DB.InsertClicks(context.Background(), []track.Click{old}); err != nil {
 		t.Fatal(err)
 	}
+
+	waitJob(t, e, "failed")
 
 	var log struct{ Items []json.RawMessage }
 	json.Unmarshal([]byte(e.API("GET", "/clicks?limit=10", "", 200)), &log)
@@ -471,6 +514,22 @@ func postback(t *testing.T, e *servertest.Env, q url.Values, want int) {
 	res.Body.Close()
 	if res.StatusCode != want {
 		t.Fatalf("postback %v: %d, want %d", q, res.StatusCode, want)
+	}
+}
+
+// waitJob waits for the one delivery job to be in state.
+func waitJob(t *testing.T, e *servertest.Env, state string) {
+	t.Helper()
+	for i := 0; ; i++ {
+		var jobs struct{ Items []struct{ State string } }
+		json.Unmarshal([]byte(e.API("GET", "/outbound", "", 200)), &jobs)
+		if len(jobs.Items) == 1 && jobs.Items[0].State == state {
+			return
+		}
+		if i == 300 {
+			t.Fatalf("the delivery job is not %s after 30 s: %+v", state, jobs)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 

@@ -15,11 +15,12 @@ const state = {
 let liveSource = null; // the live page's EventSource while it shows
 
 class APIError extends Error {
-  constructor(status, code, message, field) {
+  constructor(status, code, message, field, data) {
     super(message);
     this.status = status;
     this.code = code;
     this.field = field;
+    this.data = data; // the answer's JSON, when it was not an error object
   }
 }
 
@@ -42,7 +43,7 @@ async function api(method, path, body) {
   if (!res.ok) {
     const e = (data && data.error) || {};
     if (res.status === 401 && path !== '/session') showLogin(e.message);
-    throw new APIError(res.status, e.code || 'http_' + res.status, e.message || res.statusText, e.field);
+    throw new APIError(res.status, e.code || 'http_' + res.status, e.message || res.statusText, e.field, data);
   }
   return data;
 }
@@ -797,7 +798,7 @@ async function macros() {
 
 // logView is a log with filters, a table, details of a row and paging by
 // the API's "next" cursor.
-async function logView({ title, path, params, filters, columns }) {
+async function logView({ title, one, path, params, filters, columns, more: extra }) {
   const table = h('tbody');
   const details = h('div', { class: 'details' });
   const more = h('button', { type: 'button', id: 'older', hidden: true }, 'Older…');
@@ -816,9 +817,13 @@ async function logView({ title, path, params, filters, columns }) {
     }
     for (const item of res.items || []) {
       const tr = h('tr', { class: 'row' }, columns.map(([, f]) => h('td', {}, f(item))));
-      tr.addEventListener('click', () => details.replaceChildren(h('h3', {}, title.replace(/s$/, '') + ' details'),
-        h('table', { class: 'kv' }, h('tbody', {}, Object.entries(item).map(([k, v]) =>
-          h('tr', {}, h('th', {}, k), h('td', {}, typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v))))))));
+      tr.addEventListener('click', async () => {
+        details.replaceChildren(h('h3', {}, one + ' details'),
+          h('table', { class: 'kv' }, h('tbody', {}, Object.entries(item).map(([k, v]) =>
+            h('tr', {}, h('th', {}, k), h('td', {}, v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v)))))));
+        // more adds what a row's details can do or show beyond its fields.
+        if (extra) details.append(...(await extra(item)).filter(Boolean));
+      });
       table.append(tr);
     }
     next = res.next || '';
@@ -840,7 +845,7 @@ function textFilter(id, placeholder, value, view, params) {
 function clicks(p) {
   const params = Object.fromEntries(p);
   return logView({
-    title: 'Clicks', path: '/clicks', params,
+    title: 'Clicks', one: 'Click', path: '/clicks', params,
     filters: [select('campaign_id', campaignOptions(), params.campaign_id || '', (ev) => go('clicks', { ...params, campaign_id: ev.target.value })),
       textFilter('external_id', 'external id', params.external_id, 'clicks', p)],
     columns: [['Time', (c) => fmtTime(c.created_at)], ['Click ID', (c) => h('code', {}, c.click_id)],
@@ -854,7 +859,7 @@ function clicks(p) {
 function conversions(p) {
   const params = Object.fromEntries(p);
   return logView({
-    title: 'Conversions', path: '/conversions', params,
+    title: 'Conversions', one: 'Conversion', path: '/conversions', params,
     filters: [select('status', [['', 'Any status'], ['lead', 'lead'], ['sale', 'sale'], ['rejected', 'rejected'], ['rebill', 'rebill']],
       params.status || '', (ev) => go('conversions', { ...params, status: ev.target.value })),
     select('campaign_id', campaignOptions(), params.campaign_id || '', (ev) => go('conversions', { ...params, campaign_id: ev.target.value })),
@@ -870,16 +875,69 @@ function postbacks(p) {
   const params = Object.fromEntries(p);
   const outcomes = ['created', 'updated', 'duplicate', 'ignored', 'pending', 'refused', 'error'];
   return logView({
-    title: 'Postbacks', path: '/postbacks', params,
+    title: 'Postbacks', one: 'Postback', path: '/postbacks', params,
     filters: [select('outcome', [['', 'Any outcome'], ...outcomes.map((o) => [o, o])], params.outcome || '', (ev) => go('postbacks', { ...params, outcome: ev.target.value })),
       textFilter('click_id', 'click id', params.click_id, 'postbacks', p)],
     columns: [['Received', (e) => fmtTime(e.received_at)], ['Outcome', (e) => h('span', { class: 'outcome ' + e.outcome }, e.outcome)],
       ['Reason', (e) => e.reason], ['HTTP', (e) => String(e.http_status)], ['Click ID', (e) => h('code', {}, e.click_id)],
       ['Auth', (e) => e.auth], ['From', (e) => e.source_ip], ['Request', (e) => h('code', { class: 'request' }, e.request)]],
+    // An admin may process a logged postback again, once its cause is
+    // fixed (a status mapping, a rate, a click that came late).
+    more: async (e) => {
+      if (!isAdmin()) return [];
+      const out = h('p', { id: 'replay-result' });
+      return [button('Process again', 'replay', async () => {
+        let r;
+        try {
+          r = await api('POST', `/postbacks/${e.id}/replay`);
+        } catch (err) {
+          r = err.data && err.data.outcome ? err.data : null;
+          if (!r) {
+            out.replaceChildren(errorBox(err));
+            return;
+          }
+        }
+        out.replaceChildren(`Processed again: ${r.outcome}${r.reason ? ' (' + r.reason + ')' : ''}, HTTP ${r.http_status}`);
+      }, ''), out];
+    },
   });
 }
 
-const views = { dashboard, campaigns, campaign, 'campaign-edit': campaignForm, 'offer-edit': offerForm, 'source-edit': sourceForm, live, clicks, conversions, postbacks, objects, edit, macros };
+// deliveries lists outgoing postbacks and webhook calls; a row's details
+// show every attempt, and an admin may send a job again.
+function deliveries(p) {
+  const params = Object.fromEntries(p);
+  return logView({
+    title: 'Deliveries', one: 'Delivery', path: '/outbound', params,
+    filters: [select('state', [['', 'Any state'], ['pending', 'pending'], ['delivered', 'delivered'], ['failed', 'failed']],
+      params.state || '', (ev) => go('deliveries', { ...params, state: ev.target.value })),
+    textFilter('click_id', 'click id', params.click_id, 'deliveries', p)],
+    columns: [['Created', (j) => fmtTime(j.created_at)], ['State', (j) => h('span', { class: 'outcome ' + j.state }, j.state)],
+      ['Target', (j) => j.target], ['Status', (j) => j.status], ['Attempts', (j) => String(j.attempts)],
+      ['Last reason', (j) => j.last_reason], ['Click ID', (j) => h('code', {}, j.click_id)], ['URL', (j) => h('code', { class: 'request' }, j.url)]],
+    more: async (j) => {
+      const full = await api('GET', '/outbound/' + j.id);
+      const out = h('p', { id: 'retry-result' });
+      return [h('h3', {}, 'Attempts'), (full.history || []).length
+        ? h('table', { id: 'attempts' }, h('thead', {}, h('tr', {}, ['At', 'Outcome', 'HTTP', 'Latency', 'Reason', 'Response'].map((t) => h('th', {}, t)))),
+          h('tbody', {}, full.history.map((a) => h('tr', {}, h('td', {}, fmtTime(a.at)), h('td', {}, a.outcome), h('td', {}, String(a.status_code)),
+            h('td', { class: 'num' }, a.latency_ms.toFixed(1) + ' ms'), h('td', {}, a.reason), h('td', {}, h('code', { class: 'request' }, a.response))))))
+        : h('p', { class: 'muted' }, 'No attempt yet.'),
+      // A failed job may be sent again; a pending one retries by itself.
+      j.state === 'pending' ? h('p', { class: 'muted' }, 'Next attempt: ' + fmtTime(j.next_attempt_at)) : null,
+      isAdmin() && j.state === 'failed' ? button('Send again', 'retry', async () => {
+        try {
+          const r = await api('POST', '/outbound/retry', { ids: [j.id] });
+          out.replaceChildren(`Queued again: ${r.retried}`);
+        } catch (err) {
+          out.replaceChildren(errorBox(err));
+        }
+      }, '') : null, out];
+    },
+  });
+}
+
+const views = { dashboard, campaigns, campaign, 'campaign-edit': campaignForm, 'offer-edit': offerForm, 'source-edit': sourceForm, live, clicks, conversions, postbacks, deliveries, objects, edit, macros };
 
 async function render() {
   if (!state.me) return;
