@@ -135,6 +135,16 @@ func TestBrowser(t *testing.T) {
 		return chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => { const el = document.querySelector(%q); el.value = %q;
 			el.dispatchEvent(new Event(el.tagName === "SELECT" ? "change" : "input")); })()`, sel, v))
 	}
+	// visit opens a route of the UI and waits until the page shows it, not
+	// the route before (a hash change renders asynchronously).
+	visit := func(route string) chromedp.Action[chromedp.Void] {
+		return func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+			if _, err := chromedp.Navigate(e.URL+"/admin/"+route)(ctx, tg); err != nil {
+				return chromedp.Void{}, err
+			}
+			return chromedp.Poll[chromedp.Void](fmt.Sprintf(`document.querySelector("main").dataset.route === %q`, route))(ctx, tg)
+		}
+	}
 	login := func(user, password string) {
 		t.Helper()
 		run("log in as "+user,
@@ -166,7 +176,7 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("dashboard clicks = %q, want 3", clicksCell)
 	}
 	// By day over a week: yesterday's click and today's three, as a chart too.
-	run("by day", chromedp.Navigate(e.URL+"/admin/#/dashboard?range=last_7_days&group=day"), chromedp.WaitVisible(chromedp.CSS("#chart")))
+	run("by day", visit("#/dashboard?range=last_7_days&group=day"), chromedp.WaitVisible(chromedp.CSS("#chart")))
 	if n := count("bars", `document.querySelectorAll("#chart rect.bar").length`); n != 2 {
 		t.Errorf("%d bars in the chart, want 2 (yesterday, today)", n)
 	}
@@ -176,7 +186,7 @@ func TestBrowser(t *testing.T) {
 
 	// Drilling down: the campaign into its sub ids, the sub id (markup,
 	// shown as text) into days.
-	run("drill", chromedp.Navigate(e.URL+"/admin/#/dashboard?range=today&group=campaign&drill=sub_id_1"),
+	run("drill", visit("#/dashboard?range=today&group=campaign&drill=sub_id_1"),
 		chromedp.WaitVisible(chromedp.CSS("#report")), chromedp.Click(chromedp.CSS("#report tbody a")),
 		chromedp.Poll[chromedp.Void](`document.getElementById("group").value === "sub_id_1" && !!document.querySelector("#report")`))
 	if s := text("by sub id", "#report tbody"); !strings.Contains(s, xssZone+"\t3\t") {
@@ -191,7 +201,7 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("the sub id's total = %q, want 3 clicks", s)
 	}
 
-	run("campaigns", chromedp.Navigate(e.URL+"/admin/#/campaigns"))
+	run("campaigns", visit("#/campaigns"))
 	if s := text("campaigns", "#campaigns"); !strings.Contains(s, e.URL+"/browser-test") {
 		t.Errorf("campaigns page lacks the link %s/browser-test:\n%s", e.URL, s)
 	}
@@ -222,7 +232,7 @@ func TestBrowser(t *testing.T) {
 	}
 
 	// The click log shows the traffic's markup as text.
-	run("clicks", chromedp.Navigate(e.URL+"/admin/#/clicks"), chromedp.WaitVisible(chromedp.CSS("#log tbody tr")))
+	run("clicks", visit("#/clicks"), chromedp.WaitVisible(chromedp.CSS("#log tbody tr")))
 	if s := text("click log", "#log"); !strings.Contains(s, xssZone) {
 		t.Errorf("the click log does not show the zone %q as text:\n%s", xssZone, s)
 	}
@@ -235,17 +245,17 @@ func TestBrowser(t *testing.T) {
 	}
 
 	// Paging: two at a time, then the next two.
-	run("clicks by two", chromedp.Navigate(e.URL+"/admin/#/clicks?limit=2"), chromedp.WaitVisible(chromedp.CSS("#older")),
+	run("clicks by two", visit("#/clicks?limit=2"), chromedp.WaitVisible(chromedp.CSS("#older")),
 		chromedp.Click(chromedp.CSS("#older")), chromedp.Poll[chromedp.Void](`document.querySelectorAll("#log tbody tr").length === 4`))
 	if n := count("distinct clicks", `new Set([...document.querySelectorAll("#log tbody tr td:nth-child(2)")].map((td) => td.textContent)).size`); n != 4 {
 		t.Errorf("two pages of two show %d distinct clicks, want 4", n)
 	}
 
-	run("conversions", chromedp.Navigate(e.URL+"/admin/#/conversions"), chromedp.WaitVisible(chromedp.CSS("#log tbody tr")))
+	run("conversions", visit("#/conversions"), chromedp.WaitVisible(chromedp.CSS("#log tbody tr")))
 	if s := text("conversion log", "#log"); !strings.Contains(s, "T-browser-1") || !strings.Contains(s, "sale") {
 		t.Errorf("conversion log lacks the sale T-browser-1:\n%s", s)
 	}
-	run("postbacks", chromedp.Navigate(e.URL+"/admin/#/postbacks"), chromedp.WaitVisible(chromedp.CSS("#log tbody tr")))
+	run("postbacks", visit("#/postbacks"), chromedp.WaitVisible(chromedp.CSS("#log tbody tr")))
 	if s := text("postback log", "#log"); !strings.Contains(s, "refused") || !strings.Contains(s, xssClickID) {
 		t.Errorf("postback log lacks the refused postback with click id %q as text:\n%s", xssClickID, s)
 	}
@@ -271,7 +281,7 @@ func TestBrowser(t *testing.T) {
 
 	// The source's postback: its failed attempt, the receiver's answer as
 	// text, and sending it again.
-	run("deliveries", chromedp.Navigate(e.URL+"/admin/#/deliveries"), chromedp.WaitVisible(chromedp.CSS("#log tbody tr")),
+	run("deliveries", visit("#/deliveries"), chromedp.WaitVisible(chromedp.CSS("#log tbody tr")),
 		chromedp.Click(chromedp.CSS("#log tbody tr")), chromedp.WaitVisible(chromedp.CSS("#attempts")))
 	if s := text("attempts", "#attempts"); !strings.Contains(s, "400") || !strings.Contains(s, "bad <b>zone</b>") {
 		t.Errorf("attempts:\n%s", s)
@@ -283,7 +293,7 @@ func TestBrowser(t *testing.T) {
 	waitJob(t, e, "delivered")
 
 	// The live page shows a click and a postback as they come.
-	run("live", chromedp.Navigate(e.URL+"/admin/#/live"), chromedp.WaitVisible(chromedp.CSS("#live")))
+	run("live", visit("#/live"), chromedp.WaitVisible(chromedp.CSS("#live")))
 	run("live connects", chromedp.Poll[chromedp.Void](`document.getElementById("live-status").textContent.startsWith("Connected")`))
 	id := click(t, e, "<b>live</b>")
 	postback(t, e, url.Values{"subid": {id}, "status": {"lead"}, "payout": {"3"}, "tid": {"T-live"}}, 200)
@@ -297,7 +307,7 @@ func TestBrowser(t *testing.T) {
 
 	// Configuration: a new offer (refused first, with the field named), a
 	// renamed campaign, an API key shown once.
-	run("offers", chromedp.Navigate(e.URL+"/admin/#/objects?kind=offers"), chromedp.WaitVisible(chromedp.CSS("#objects")),
+	run("offers", visit("#/objects?kind=offers"), chromedp.WaitVisible(chromedp.CSS("#objects")),
 		chromedp.Click(chromedp.CSS("#new-object")), chromedp.WaitVisible(chromedp.CSS(`[data-path="url"]`)),
 		fill(`[data-path="name"]`, "Second offer"), fill(`[data-path="url"]`, "no scheme {nomacro}"),
 		fill(`[data-path="payout.type"]`, "fixed"), fill(`[data-path="payout.amount"]`, "2.35"),
@@ -317,7 +327,7 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("the offer form saved %s", s)
 	}
 	// A traffic source from a preset, with one more parameter.
-	run("source", chromedp.Navigate(e.URL+"/admin/#/objects?kind=traffic-sources"), chromedp.Click(chromedp.CSS("#new-object")),
+	run("source", visit("#/objects?kind=traffic-sources"), chromedp.Click(chromedp.CSS("#new-object")),
 		chromedp.WaitVisible(chromedp.CSS(`[data-path="preset"]`)),
 		fill(`[data-path="name"]`, "Propeller"), fill(`[data-path="preset"]`, "propellerads"),
 		chromedp.Click(chromedp.CSS(`[data-act="add-param"]`)),
@@ -326,7 +336,7 @@ func TestBrowser(t *testing.T) {
 	if s := e.API("GET", "/traffic-sources/2", "", 200); !strings.Contains(s, `{"slot":"sub_id_5","param":"zoneid"}`) || !strings.Contains(s, `"name":"Propeller"`) {
 		t.Errorf("the source form saved %s", s)
 	}
-	run("rename the campaign as JSON", chromedp.Navigate(e.URL+"/admin/#/edit?kind=campaigns&id=1"),
+	run("rename the campaign as JSON", visit("#/edit?kind=campaigns&id=1"),
 		chromedp.WaitVisible(chromedp.CSS("#object-json")),
 		chromedp.Evaluate[chromedp.Void](`(() => { const t = document.getElementById("object-json");
 			const c = JSON.parse(t.value); c.name = "Renamed <i>camp</i>"; t.value = JSON.stringify(c); })()`),
@@ -345,7 +355,7 @@ func TestBrowser(t *testing.T) {
 	// A campaign made with the form: a reserved alias first (the message
 	// and the input marked), then two streams, one with a regex holding a
 	// comma.
-	run("campaign form", chromedp.Navigate(e.URL+"/admin/#/campaigns"), chromedp.Click(chromedp.CSS("#new-campaign")),
+	run("campaign form", visit("#/campaigns"), chromedp.Click(chromedp.CSS("#new-campaign")),
 		chromedp.WaitVisible(chromedp.CSS("#streams-form")),
 		chromedp.SetValue(chromedp.CSS(`[data-path="name"]`), "Form campaign"),
 		chromedp.SetValue(chromedp.CSS(`[data-path="alias"]`), "admin"),
@@ -403,7 +413,7 @@ func TestBrowser(t *testing.T) {
 		return fmt.Sprint(c.Streams)
 	}
 	before := streamIDs()
-	run("edit with the form", chromedp.Navigate(e.URL+"/admin/#/campaign?id=1"), chromedp.Click(chromedp.CSS("#edit-campaign")),
+	run("edit with the form", visit("#/campaign?id=1"), chromedp.Click(chromedp.CSS("#edit-campaign")),
 		chromedp.WaitVisible(chromedp.CSS("#streams-form")), fill(`[data-path="name"]`, "Browser test"),
 		fill(`[data-path="streams[0].weight"]`, "60"),
 		chromedp.Click(chromedp.CSS("#form-save")), chromedp.WaitVisible(chromedp.CSS("#streams")))
@@ -411,7 +421,7 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("stream ids %s → %s, or the weight was not saved", before, after)
 	}
 
-	run("new API key", chromedp.Navigate(e.URL+"/admin/#/edit?kind=api-keys"), chromedp.WaitVisible(chromedp.CSS("#object-json")),
+	run("new API key", visit("#/edit?kind=api-keys"), chromedp.WaitVisible(chromedp.CSS("#object-json")),
 		chromedp.Click(chromedp.CSS("#save")), chromedp.WaitVisible(chromedp.CSS("#new-key")))
 	if k := text("new key", "#new-key"); !strings.HasPrefix(k, "trk_") {
 		t.Errorf("new key = %q", k)
@@ -426,9 +436,9 @@ func TestBrowser(t *testing.T) {
 	if s := text("viewer", "#who"); s != "viewer (viewer)" {
 		t.Errorf("#who = %q", s)
 	}
-	run("viewer's dashboard", chromedp.Navigate(e.URL+"/admin/#/dashboard"))
+	run("viewer's dashboard", visit("#/dashboard"))
 	text("viewer's dashboard", "#report")
-	run("viewer's offer", chromedp.Navigate(e.URL+"/admin/#/edit?kind=offers&id=1"), chromedp.WaitVisible(chromedp.CSS("#object-json")))
+	run("viewer's offer", visit("#/edit?kind=offers&id=1"), chromedp.WaitVisible(chromedp.CSS("#object-json")))
 	if n := count("viewer's save button", `document.getElementById("object-json").readOnly && document.getElementById("save").hidden ? 1 : 0`); n != 1 {
 		t.Error("a viewer can edit an offer in the UI")
 	}

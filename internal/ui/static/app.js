@@ -82,6 +82,7 @@ function safeHref(v) {
 // nothing, as in h.
 function show(...nodes) {
   main.replaceChildren(...nodes.flat().filter((n) => n !== null && n !== undefined && n !== false));
+  main.dataset.route = location.hash; // what the content is of (tests wait on it)
 }
 
 function errorBox(err) {
