@@ -82,7 +82,7 @@ function safeHref(v) {
 // nothing, as in h.
 function show(...nodes) {
   main.replaceChildren(...nodes.flat().filter((n) => n !== null && n !== undefined && n !== false));
-  main.dataset.route = location.hash; // what the content is of (tests wait on it)
+  main.dataset.route = drawing; // the route the content is of (tests wait on it)
 }
 
 function errorBox(err) {
@@ -940,8 +940,20 @@ function deliveries(p) {
 
 const views = { dashboard, campaigns, campaign, 'campaign-edit': campaignForm, 'offer-edit': offerForm, 'source-edit': sourceForm, live, clicks, conversions, postbacks, deliveries, objects, edit, macros };
 
-async function render() {
+// render draws the page of the current route. Renders run one after the
+// other: a page still waiting for its data when the route changes would
+// otherwise paint over the newer one when its data came.
+let rendering = Promise.resolve();
+let drawing = ''; // the route being rendered
+
+function render() {
+  rendering = rendering.then(renderNow, renderNow);
+  return rendering;
+}
+
+async function renderNow() {
   if (!state.me) return;
+  drawing = location.hash;
   const { view, params } = route();
   if (liveSource) {
     liveSource.close();
