@@ -427,6 +427,31 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("new key = %q", k)
 	}
 
+	// Settings: a bad zone refused with its input marked, a good one saved
+	// without touching the postback key, then a new key in two clicks.
+	run("settings", visit("#/settings"), chromedp.WaitVisible(chromedp.CSS("#postback-url")))
+	if s := text("postback url", "#postback-url"); !strings.Contains(s, "/"+e.PostbackKey+"/postback?subid={clickid}") {
+		t.Errorf("postback URL %q lacks the key", s)
+	}
+	run("bad zone", fill(`[data-path="timezone"]`, "Nowhere/Bad"), chromedp.Click(chromedp.CSS("#form-save")),
+		chromedp.WaitVisible(chromedp.CSS(`[data-path="timezone"].invalid`)))
+	run("good zone", fill(`[data-path="timezone"]`, "Europe/Berlin"), chromedp.Click(chromedp.CSS("#form-save")),
+		chromedp.Poll[chromedp.Void](`document.getElementById("form-message").textContent === "Saved."`))
+	var st struct {
+		Timezone    string
+		PostbackKey string `json:"postback_key"`
+	}
+	json.Unmarshal([]byte(e.API("GET", "/settings", "", 200)), &st)
+	if st.Timezone != "Europe/Berlin" || st.PostbackKey != e.PostbackKey {
+		t.Errorf("settings after the save: %+v (the key was %s)", st, e.PostbackKey)
+	}
+	run("new key", chromedp.Click(chromedp.CSS(`[data-act="rotate-key"]`)), chromedp.Click(chromedp.CSS(`[data-act="rotate-key"]`)),
+		chromedp.Poll[chromedp.Void](fmt.Sprintf(`!document.getElementById("postback-url").textContent.includes(%q)`, e.PostbackKey)))
+	json.Unmarshal([]byte(e.API("GET", "/settings", "", 200)), &st)
+	if s := text("new postback url", "#postback-url"); st.PostbackKey == e.PostbackKey || !strings.Contains(s, "/"+st.PostbackKey+"/postback") {
+		t.Errorf("after a new key: page %q, API key %s (old %s)", s, st.PostbackKey, e.PostbackKey)
+	}
+
 	// Logging out ends the session: a reload shows the login form.
 	run("log out", chromedp.Click(chromedp.CSS("#logout")), chromedp.WaitVisible(chromedp.CSS("#login-form")),
 		chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#login-form")))

@@ -938,7 +938,69 @@ function deliveries(p) {
   });
 }
 
-const views = { dashboard, campaigns, campaign, 'campaign-edit': campaignForm, 'offer-edit': offerForm, 'source-edit': sourceForm, live, clicks, conversions, postbacks, deliveries, objects, edit, macros };
+// settingsPage edits the account's settings (admins; viewers read them)
+// and shows the postback URL to give affiliate networks.
+async function settingsPage() {
+  const m = await api('GET', '/settings');
+  const key = m.postback_key;
+  delete m.postback_key; // read-only: replaced with its own button
+  const list = (k, path, placeholder) => {
+    const el = input({ v: (m[k] || []).join(', ') }, 'v', path, { size: 40, placeholder });
+    el.addEventListener('input', () => { m[k] = el.value.split(',').map((x) => x.trim()).filter(Boolean); });
+    return el;
+  };
+  const msg = h('div', { id: 'form-message', role: 'status' });
+  const base = (m.public_url || location.origin).replace(/\/$/, '');
+  const keyOut = h('code', { id: 'postback-url' }, `${base}/${key || '{postback_key}'}/postback?subid={clickid}&status={status}&payout={payout}&tid={txid}`);
+  let armed = false;
+  const rotate = isAdmin() ? button('New postback key', 'rotate-key', async () => {
+    if (!armed) {
+      armed = true;
+      rotate.textContent = 'Click again: networks using the old key will be refused';
+      return;
+    }
+    try {
+      const s2 = await api('POST', '/settings/postback-key');
+      keyOut.textContent = `${base}/${s2.postback_key}/postback?subid={clickid}&status={status}&payout={payout}&tid={txid}`;
+      rotate.textContent = 'New postback key';
+      armed = false;
+    } catch (e) {
+      msg.replaceChildren(errorBox(e));
+    }
+  }, 'danger') : null;
+  show(h('h2', {}, 'Settings'),
+    h('fieldset', {}, h('legend', {}, 'Account'),
+      row('Currency', input(m, 'account_currency', 'account_currency', { size: 4 }, (v) => v.trim().toUpperCase()), h('span', { class: 'muted' }, 'reports convert payouts and costs to it')),
+      row('Time zone', input(m, 'timezone', 'timezone', { size: 24, placeholder: 'Europe/Berlin' }), h('span', { class: 'muted' }, 'of reports, unless a user picks their own')),
+      row('Public URL', input(m, 'public_url', 'public_url', { size: 40, placeholder: 'https://trk.example.com' }), h('span', { class: 'muted' }, 'campaign links and postback URLs')),
+      row('Fallback URL', input(m, 'fallback_url', 'fallback_url', { size: 40 }), h('span', { class: 'muted' }, 'for unknown or paused campaigns (empty: 404)'))),
+    h('fieldset', {}, h('legend', {}, 'Clicks'),
+      row('Durability', choose(m, 'click_durability', 'click_durability', [['async', 'async: redirect at once'], ['sync', 'sync: redirect once the click is stored']])),
+      row('Keep clicks', input(m, 'click_retention_days', 'click_retention_days', { type: 'number', min: 0 }, Number), h('span', { class: 'muted' }, 'days (0: for ever; reports keep their totals)')),
+      row('Trusted proxies', list('trusted_proxies', 'trusted_proxies', '10.0.0.0/8, 127.0.0.1'))),
+    h('fieldset', {}, h('legend', {}, 'Postbacks'),
+      row('Postback URL', keyOut),
+      row('', rotate),
+      row('Retry for', input(m, 'outbound_retry_hours', 'outbound_retry_hours', { type: 'number', min: 1 }, Number), h('span', { class: 'muted' }, 'hours, outgoing postbacks that fail')),
+      row('Private hosts', list('outbound_allow', 'outbound_allow', 'addresses outgoing postbacks may reach'))),
+    isAdmin() ? h('div', { class: 'controls' }, (() => {
+      const b = h('button', { type: 'button', id: 'form-save', class: 'primary' }, 'Save');
+      b.addEventListener('click', async () => {
+        for (const el of document.querySelectorAll('.invalid')) el.classList.remove('invalid');
+        try {
+          state.settings = await api('PUT', '/settings', m);
+          msg.replaceChildren(h('p', {}, 'Saved.'));
+        } catch (e) {
+          msg.replaceChildren(h('p', { class: 'error' }, e.message));
+          const bad = e.field && document.querySelector(`[data-path="${CSS.escape(e.field)}"]`);
+          if (bad) bad.classList.add('invalid');
+        }
+      });
+      return b;
+    })()) : null, msg);
+}
+
+const views = { dashboard, campaigns, campaign, 'campaign-edit': campaignForm, 'offer-edit': offerForm, 'source-edit': sourceForm, live, clicks, conversions, postbacks, deliveries, objects, edit, macros, settings: settingsPage };
 
 // render draws the page of the current route. Renders run one after the
 // other: a page still waiting for its data when the route changes would
