@@ -467,6 +467,12 @@ func TestBrowser(t *testing.T) {
 	if n := count("viewer's save button", `document.getElementById("object-json").readOnly && document.getElementById("save").hidden ? 1 : 0`); n != 1 {
 		t.Error("a viewer can edit an offer in the UI")
 	}
+	for _, route := range []string{"#/settings", "#/campaign-edit?id=1", "#/offer-edit?id=1", "#/source-edit?id=1"} {
+		run("viewer at "+route, visit(route), chromedp.WaitVisible(chromedp.CSS(`[data-path="name"], [data-path="timezone"]`)))
+		if n := count("enabled inputs", `main.querySelectorAll("input:not(:disabled), select:not(:disabled), #form-save:not(:disabled)").length`); n != 0 {
+			t.Errorf("a viewer at %s has %d enabled inputs", route, n)
+		}
+	}
 
 	mu.Lock()
 	defer mu.Unlock()

@@ -495,6 +495,12 @@ function saveButton(kind, id, model, msg, done) {
   return save;
 }
 
+// viewOnly disables a form's inputs for viewers: they may read, not change.
+function viewOnly() {
+  if (isAdmin()) return;
+  for (const el of main.querySelectorAll('input, select, textarea, button[data-act], #form-save')) el.disabled = true;
+}
+
 function formHead(kind, id, title, back) {
   return [h('h2', {}, title), h('p', {}, h('a', { href: back }, '← back'), ' · ',
     h('a', { href: '#/edit?' + new URLSearchParams({ kind, ...(id ? { id } : {}) }) }, 'as JSON'))];
@@ -596,6 +602,7 @@ async function campaignForm(p) {
       row('Options', check(model, 'visitor_binding', 'visitor_binding'), ' bind returning visitors to their stream · ',
         check(model, 'paused', 'paused'), ' paused')),
     h('h3', {}, 'Streams'), streamsBox, h('div', { class: 'controls' }, save), msg);
+  viewOnly();
 }
 
 // offerForm edits an offer: its URL, network, payout and limits.
@@ -619,6 +626,7 @@ async function offerForm(p) {
       row('Options', check(m, 'upsells_allowed', 'upsells_allowed'), ' upsells count · ', check(m, 'paused', 'paused'), ' paused'),
       row('Notes', input(m, 'notes', 'notes', { size: 60 }))),
     h('div', { class: 'controls' }, saveButton('offers', id, m, msg, () => go('objects', { kind: 'offers' }))), msg);
+  viewOnly();
 }
 
 const slots = ['external_id', 'cost', 'currency', 'creative_id', 'ad_campaign_id', 'keyword', 'source',
@@ -665,6 +673,7 @@ async function sourceForm(p) {
         check(pb, 'first_conversion_only', 'postback.first_conversion_only'), ' first conversion of a click only'),
       row('Notes', input(m, 'notes', 'notes', { size: 60 }))),
     h('div', { class: 'controls' }, saveButton('traffic-sources', id, m, msg, () => go('objects', { kind: 'traffic-sources' }))), msg);
+  viewOnly();
 }
 
 // --- configuration: every kind of object, edited as JSON ---
@@ -998,6 +1007,7 @@ async function settingsPage() {
       });
       return b;
     })()) : null, msg);
+  viewOnly();
 }
 
 const views = { dashboard, campaigns, campaign, 'campaign-edit': campaignForm, 'offer-edit': offerForm, 'source-edit': sourceForm, live, clicks, conversions, postbacks, deliveries, objects, edit, macros, settings: settingsPage };
