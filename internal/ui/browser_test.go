@@ -336,6 +336,39 @@ func TestBrowser(t *testing.T) {
 	if s := e.API("GET", "/traffic-sources/2", "", 200); !strings.Contains(s, `{"slot":"sub_id_5","param":"zoneid"}`) || !strings.Contains(s, `"name":"Propeller"`) {
 		t.Errorf("the source form saved %s", s)
 	}
+	// A network from a preset, with one more status and its own key: the
+	// preset fills the form, and its postback URL is shown once saved.
+	run("network", visit("#/objects?kind=affiliate-networks"), chromedp.Click(chromedp.CSS(`#new-object[href^="#/network-edit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-path="preset"]`)), fill(`[data-path="preset"]`, "affise"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-path="statuses.1"]`)),
+		chromedp.SetValue(chromedp.CSS("#new-status"), "7"), chromedp.Click(chromedp.CSS(`[data-act="add-status"]`)),
+		fill(`[data-path="statuses.7"]`, "lead"), fill(`[data-path="postback_key"]`, "network-key-0123456789"),
+		chromedp.Click(chromedp.CSS("#form-save")), chromedp.WaitVisible(chromedp.CSS("#network-postback-url")))
+	if s := text("network postback url", "#network-postback-url"); !strings.Contains(s, "{sub1}") {
+		t.Errorf("network postback URL %q lacks the preset's macro", s)
+	}
+	var nets struct {
+		Items []struct {
+			Name         string
+			ClickIDParam string `json:"clickid_param"`
+			Statuses     map[string]string
+			PostbackKey  string `json:"postback_key"`
+		}
+	}
+	json.Unmarshal([]byte(e.API("GET", "/affiliate-networks", "", 200)), &nets)
+	if n := nets.Items; len(n) != 1 || n[0].Name != "Affise" || n[0].ClickIDParam != "sub1" || n[0].Statuses["7"] != "lead" ||
+		n[0].Statuses["1"] != "sale" || n[0].PostbackKey != "network-key-0123456789" {
+		t.Errorf("the network form saved %+v", nets.Items)
+	}
+
+	run("landing", visit("#/objects?kind=landings"), chromedp.Click(chromedp.CSS(`#new-object[href^="#/landing-edit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-path="url"]`)), fill(`[data-path="name"]`, "Quiz <u>page</u>"),
+		fill(`[data-path="url"]`, "https://lp.example/quiz?c={clickid}"),
+		chromedp.Click(chromedp.CSS("#form-save")), chromedp.WaitVisible(chromedp.CSS("#objects")))
+	if s := text("landings", "#objects"); !strings.Contains(s, "Quiz <u>page</u>") {
+		t.Errorf("the new landing is not listed as text:\n%s", s)
+	}
+
 	run("rename the campaign as JSON", visit("#/edit?kind=campaigns&id=1"),
 		chromedp.WaitVisible(chromedp.CSS("#object-json")),
 		chromedp.Evaluate[chromedp.Void](`(() => { const t = document.getElementById("object-json");

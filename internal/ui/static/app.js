@@ -676,6 +676,101 @@ async function sourceForm(p) {
   viewOnly();
 }
 
+// landingForm edits a landing page.
+async function landingForm(p) {
+  const id = p.get('id');
+  const m = await loadModel('landings', id);
+  const msg = h('div', { id: 'form-message', role: 'status' });
+  show(...formHead('landings', id, id ? `Edit landing #${id}` : 'New landing', '#/objects?kind=landings'),
+    h('fieldset', {}, h('legend', {}, 'Landing'),
+      row('Name', input(m, 'name', 'name', { size: 30 })),
+      row('URL', input(m, 'url', 'url', { size: 60, placeholder: 'https://lp.example/?c={clickid}' }),
+        h('span', { class: 'muted' }, 'its button goes to '), h('code', {}, '{offer}')),
+      row('Options', check(m, 'paused', 'paused'), ' paused'),
+      row('Notes', input(m, 'notes', 'notes', { size: 60 }))),
+    h('div', { class: 'controls' }, saveButton('landings', id, m, msg, () => go('objects', { kind: 'landings' }))), msg);
+  viewOnly();
+}
+
+const canonical = ['clickid', 'status', 'payout', 'currency', 'tid', 'event'];
+
+// networkForm edits an affiliate network: how its postbacks name things,
+// how it authenticates them, and the postback URL to paste into it. A
+// preset picked for a new network fills the form at once.
+async function networkForm(p) {
+  const id = p.get('id');
+  const ro = await readOnlyFields('AffiliateNetwork');
+  let url = '';
+  let m;
+  if (id) {
+    const full = await api('GET', '/affiliate-networks/' + encodeURIComponent(id));
+    url = full.postback_url || '';
+    m = Object.fromEntries(Object.entries(full).filter(([k]) => !ro.has(k)));
+  } else {
+    m = structuredClone(kinds['affiliate-networks'].template);
+    delete m.preset;
+  }
+  for (const k of ['postback_params', 'postback_macros', 'statuses']) m[k] = m[k] || {};
+  m.ip_allowlist = m.ip_allowlist || [];
+  const presets = id ? [] : ((await api('GET', '/presets/affiliate-networks')).items || []);
+  const msg = h('div', { id: 'form-message', role: 'status' });
+  const usePreset = () => {
+    const x = presets.find((y) => y.key === m.preset);
+    if (!x) return;
+    m.clickid_param = m.clickid_param || x.clickid_param || '';
+    m.postback_params = { ...x.postback_params, ...m.postback_params };
+    m.postback_macros = { ...x.postback_macros, ...m.postback_macros };
+    m.statuses = { ...x.statuses, ...m.statuses };
+    if (!m.notes) m.notes = x.notes || '';
+    if (!m.name || m.name === kinds['affiliate-networks'].template.name) m.name = x.name;
+    draw();
+  };
+  // perParam edits one name per canonical parameter; empty is the default.
+  const perParam = (map, path, placeholder) => h('div', { class: 'pairs' }, canonical.map((c) => {
+    const el = h('input', { size: 12, placeholder: placeholder(c), value: map[c] || '', 'data-path': `${path}.${c}` });
+    el.addEventListener('input', () => {
+      if (el.value.trim()) map[c] = el.value.trim();
+      else delete map[c];
+    });
+    return h('span', { class: 'share' }, h('span', { class: 'muted' }, c), el);
+  }));
+  const statusRows = () => h('div', { id: 'statuses-form' }, ...Object.keys(m.statuses).map((raw) => h('span', { class: 'share' },
+    h('code', {}, raw), ' → ', choose(m.statuses, raw, `statuses.${raw}`, [['lead', 'lead'], ['sale', 'sale'], ['rejected', 'rejected'], ['rebill', 'rebill']]),
+    button('×', 'remove-status', () => { delete m.statuses[raw]; draw(); }))),
+  (() => {
+    const raw = h('input', { size: 10, placeholder: 'their status', id: 'new-status' });
+    return h('span', { class: 'share' }, raw, button('+ status', 'add-status', () => {
+      const v = raw.value.trim();
+      if (v) m.statuses[v] = 'sale';
+      draw();
+    }));
+  })());
+  const draw = () => {
+    const allow = input({ v: m.ip_allowlist.join(', ') }, 'v', 'ip_allowlist', { size: 40, placeholder: 'their servers (empty: any)' });
+    allow.addEventListener('input', () => { m.ip_allowlist = allow.value.split(',').map((x) => x.trim()).filter(Boolean); });
+    show(...formHead('affiliate-networks', id, id ? `Edit affiliate network #${id}` : 'New affiliate network', '#/objects?kind=affiliate-networks'),
+      url ? h('p', {}, 'Postback URL to paste into the network: ', h('code', { id: 'network-postback-url' }, url)) : null,
+      h('fieldset', {}, h('legend', {}, 'Affiliate network'),
+        row('Name', input(m, 'name', 'name', { size: 30 })),
+        id ? null : row('Preset', choose(m, 'preset', 'preset', [['', '(none)'], ...presets.map((x) => [x.key, x.name])], usePreset)),
+        row('Click id param', input(m, 'clickid_param', 'clickid_param', { size: 12, placeholder: 'sub1' }),
+          h('span', { class: 'muted' }, 'in offer URLs: '), h('code', {}, (m.clickid_param || 'sub1') + '={clickid}')),
+        row('Their names', perParam(m.postback_params, 'postback_params', (c) => c)),
+        row('Their macros', perParam(m.postback_macros, 'postback_macros', (c) => '{' + c + '}')),
+        row('Statuses', statusRows()),
+        row('Duplicates', choose(m, 'duplicate_policy', 'duplicate_policy', [['ignore', 'ignored'], ['update_payout', 'replace the payout']]))),
+      h('fieldset', {}, h('legend', {}, 'Authentication'),
+        row('Own key', input(m, 'postback_key', 'postback_key', { size: 30, autocomplete: 'off' }), h('span', { class: 'muted' }, 'accepted for its offers besides the global one')),
+        row('Signing secret', input(m, 'signing_secret', 'signing_secret', { size: 30, autocomplete: 'off' }), h('span', { class: 'muted' }, 'then unsigned postbacks are refused')),
+        row('From', allow),
+        row('Pixel', check(m, 'allow_pixel', 'allow_pixel'), ' accept browser pixel conversions (no secret: off unless S2S is impossible)'),
+        row('Notes', input(m, 'notes', 'notes', { size: 60 }))),
+      h('div', { class: 'controls' }, saveButton('affiliate-networks', id, m, msg, (out) => go('network-edit', { id: out.id }))), msg);
+    viewOnly();
+  };
+  draw();
+}
+
 // --- configuration: every kind of object, edited as JSON ---
 
 // kinds are the API's collections the UI edits: schema names the type in
@@ -688,11 +783,11 @@ const kinds = {
   offers: { title: 'Offers', schema: 'Offer', form: 'offer-edit', label: (o) => o.name,
     template: { name: 'My offer', url: 'https://network.example/?aff_sub={clickid}', affiliate_network_id: null,
       payout: { type: 'postback', amount: 0, currency: 'USD' } } },
-  landings: { title: 'Landings', schema: 'Landing', label: (o) => o.name,
+  landings: { title: 'Landings', schema: 'Landing', form: 'landing-edit', label: (o) => o.name,
     template: { name: 'My landing', url: 'https://lp.example/?c={clickid}' } },
   'traffic-sources': { title: 'Traffic sources', schema: 'TrafficSource', form: 'source-edit', label: (o) => o.name,
     template: { name: 'My source', preset: 'propellerads' } },
-  'affiliate-networks': { title: 'Affiliate networks', schema: 'AffiliateNetwork', label: (o) => o.name,
+  'affiliate-networks': { title: 'Affiliate networks', schema: 'AffiliateNetwork', form: 'network-edit', label: (o) => o.name,
     template: { name: 'My network', preset: '' } },
   webhooks: { title: 'Webhooks', schema: 'Webhook', label: (o) => o.name || o.url, template: { name: 'My webhook', url: 'https://hooks.example/trackd' } },
   users: { title: 'Users', schema: 'User', label: (o) => `${o.login} (${o.role})`, admin: true,
@@ -1010,7 +1105,7 @@ async function settingsPage() {
   viewOnly();
 }
 
-const views = { dashboard, campaigns, campaign, 'campaign-edit': campaignForm, 'offer-edit': offerForm, 'source-edit': sourceForm, live, clicks, conversions, postbacks, deliveries, objects, edit, macros, settings: settingsPage };
+const views = { dashboard, campaigns, campaign, 'campaign-edit': campaignForm, 'offer-edit': offerForm, 'source-edit': sourceForm, 'landing-edit': landingForm, 'network-edit': networkForm, live, clicks, conversions, postbacks, deliveries, objects, edit, macros, settings: settingsPage };
 
 // render draws the page of the current route. Renders run one after the
 // other: a page still waiting for its data when the route changes would
