@@ -57,7 +57,7 @@ func chromium(t *testing.T) string {
 func TestBrowser(t *testing.T) {
 	exe := chromium(t)
 	e := servertest.Start(t, storetest.Open(t, store.SQLite), server.Config{})
-	seed(t, e)
+	first := seed(t, e)
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox,
 		chromedp.Flag("disable-dev-shm-usage", true))
@@ -305,6 +305,30 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("%d <b> elements in the live table: a sub id became markup", n)
 	}
 
+	// A conversion's status changed by hand.
+	run("conversion edit", visit("#/conversions?click_id="+url.QueryEscape(first)), chromedp.WaitVisible(chromedp.CSS("#log tbody tr")),
+		chromedp.Click(chromedp.CSS("#log tbody tr")), chromedp.WaitVisible(chromedp.CSS(`[data-act="edit-status"]`)),
+		fill(`.details [data-path="status"]`, "rejected"), chromedp.Click(chromedp.CSS(`[data-act="edit-status"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#edit-result:not(:empty)")))
+	if s := text("edit result", "#edit-result"); s != "updated (sale → rejected)" {
+		t.Errorf("changing the status: %q", s)
+	}
+	if s := e.API("GET", "/conversions/1", "", 200); !strings.Contains(s, `"status":"rejected"`) || !strings.Contains(s, `"previous_status":"sale"`) {
+		t.Errorf("after the change: %s", s)
+	}
+
+	// Sorting by a metric's header: largest first, then smallest first.
+	run("sort", visit("#/dashboard?range=last_7_days&group=day"), chromedp.Click(chromedp.CSS(`a[data-sort="clicks"]`)),
+		chromedp.Poll[chromedp.Void](`document.querySelector("main").dataset.route.includes("sort=-clicks") && !!document.querySelector("#report")`))
+	if s := text("largest first", "#report tbody tr td:nth-child(2)"); s != "4" {
+		t.Errorf("by clicks, largest first: first row %q, want 4 (today's 3 and the live one)", s)
+	}
+	run("sort up", chromedp.Click(chromedp.CSS(`a[data-sort="clicks"]`)),
+		chromedp.Poll[chromedp.Void](`/sort=clicks/.test(document.querySelector("main").dataset.route) && !!document.querySelector("#report")`))
+	if s := text("smallest first", "#report tbody tr td:nth-child(2)"); s != "1" {
+		t.Errorf("by clicks, smallest first: first row %q, want 1", s)
+	}
+
 	// Configuration: a new offer (refused first, with the field named), a
 	// renamed campaign, an API key shown once.
 	run("offers", visit("#/objects?kind=offers"), chromedp.WaitVisible(chromedp.CSS("#objects")),
@@ -516,7 +540,7 @@ func TestBrowser(t *testing.T) {
 
 // seed makes a campaign with three clicks whose parameters carry markup, a
 // sale for one of them, a refused postback, and a viewer.
-func seed(t *testing.T, e *servertest.Env) {
+func seed(t *testing.T, e *servertest.Env) (first string) {
 	t.Helper()
 	// The source's postback goes to a receiver on loopback that refuses
 	// the first call for good (400: the job fails) and takes the next.
@@ -536,7 +560,7 @@ func seed(t *testing.T, e *servertest.Env) {
 		"offers":[{"offer_id":`+itoa(offer)+`}]},{"name":"all","type":"default","offers":[{"offer_id":`+itoa(offer)+`}]}]}`)
 	e.Create("/users", `{"login":"viewer","role":"viewer","password":"viewer password 1"}`)
 
-	first := click(t, e, xssZone)
+	first = click(t, e, xssZone)
 	click(t, e, xssZone)
 	click(t, e, xssZone)
 	postback(t, e, url.Values{"subid": {first}, "status": {"sale"}, "payout": {"12.5"}, "tid": {"T-browser-1"}}, 200)
@@ -558,6 +582,7 @@ func seed(t *testing.T, e *servertest.Env) {
 	if len(log.Items) != 4 {
 		t.Fatalf("%d clicks in the store, want 4", len(log.Items))
 	}
+	return first
 }
 
 // click visits the test campaign with zone and returns the click id.

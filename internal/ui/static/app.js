@@ -280,7 +280,8 @@ async function dashboard(p) {
     else if (v.includes(',')) q.append('where', `${d} regex ^${v.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
     else q.append('where', `${d} in ${v}`);
   }
-  if (!['day', 'hour', 'week', 'month'].includes(group)) q.set('sort', '-clicks');
+  if (params.sort) q.set('sort', params.sort);
+  else if (!['day', 'hour', 'week', 'month'].includes(group)) q.set('sort', '-clicks');
   let rep;
   try {
     rep = await api('GET', '/reports?' + q);
@@ -302,7 +303,10 @@ async function dashboard(p) {
     h('p', { class: 'muted' }, `${fmtTime(rep.from)} – ${fmtTime(rep.to)} · ${rep.timezone} · from ${rep.source} data`),
     ['day', 'hour', 'week', 'month'].includes(group) ? chart(rep.rows || [], group) : null,
     rows.length ? h('table', { id: 'report' }, h('thead', {}, h('tr', {}, h('th', {}, group.replaceAll('_', ' ')),
-      metrics.map(([, t]) => h('th', { class: 'num' }, t)))), h('tbody', {}, rows), h('tfoot', {}, total))
+      // A metric's header sorts by it, largest first; again, smallest first.
+      metrics.map(([k, t]) => h('th', { class: 'num' }, h('a', { class: 'sort', 'data-sort': k,
+        href: to({ sort: params.sort === '-' + k ? k : '-' + k }) }, t + (params.sort === '-' + k ? ' ↓' : params.sort === k ? ' ↑' : '')))))),
+    h('tbody', {}, rows), h('tfoot', {}, total))
       : h('p', { class: 'empty' }, 'No clicks in this range.'));
 }
 
@@ -973,6 +977,27 @@ function conversions(p) {
       ['Status', (c) => c.status + (c.previous_status ? ` (was ${c.previous_status})` : '')], ['Payout', (c) => fmtMoney(c.payout)],
       ['Original', (c) => (c.original_currency ? `${c.original_payout} ${c.original_currency}` : '')],
       ['Campaign', (c) => nameOf('campaign', c.campaign_id)], ['Offer', (c) => nameOf('offer', c.offer_id)], ['Click time', (c) => fmtTime(c.click_time)]],
+    // An admin may change a conversion's status by hand (logged as an EDIT
+    // postback; reports and source postbacks follow).
+    more: async (c) => {
+      if (!isAdmin()) return [];
+      const to = { status: c.status };
+      const out = h('p', { id: 'edit-result' });
+      return [h('p', {}, 'Change the status to ', choose(to, 'status', 'status', [['lead', 'lead'], ['sale', 'sale'], ['rejected', 'rejected']]), ' ',
+        button('Change', 'edit-status', async () => {
+          let r;
+          try {
+            r = await api('PATCH', '/conversions/' + c.id, to);
+          } catch (err) {
+            r = err.data && err.data.outcome ? err.data : null;
+            if (!r) {
+              out.replaceChildren(errorBox(err));
+              return;
+            }
+          }
+          out.replaceChildren(`${r.outcome}${r.reason ? ' (' + r.reason + ')' : ''}`);
+        }, '')), out];
+    },
   });
 }
 
