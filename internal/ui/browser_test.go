@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
@@ -81,6 +82,14 @@ func TestBrowser(t *testing.T) {
 			problems = append(problems, "a dialog opened: "+ev.Message)
 			mu.Unlock()
 			go chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{})
+		case *cdplog.EventEntryAdded:
+			// The browser's own errors, such as a CSP violation; failed
+			// requests are the API's answers the test asks for.
+			if ev.Entry.Level == cdplog.EntryLevelError && ev.Entry.Source != cdplog.EntrySourceNetwork {
+				mu.Lock()
+				problems = append(problems, fmt.Sprintf("browser %s error: %s (%s)", ev.Entry.Source, ev.Entry.Text, ev.Entry.URL))
+				mu.Unlock()
+			}
 		case *runtime.EventExceptionThrown:
 			mu.Lock()
 			d := ev.ExceptionDetails
