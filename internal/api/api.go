@@ -211,7 +211,7 @@ func (a *API) wrap(rt Route) http.Handler {
 			writeError(w, r, a.log, err)
 			return
 		}
-		if r.Method != http.MethodGet && a.OnConfigChange != nil && rt.Path != "/session" {
+		if r.Method != http.MethodGet && a.OnConfigChange != nil && !strings.HasPrefix(rt.Path, "/session") {
 			a.OnConfigChange(r.Context())
 		}
 	})

@@ -23,6 +23,12 @@ type Login struct {
 	Password string `json:"password"`
 }
 
+// PasswordChange is the body of POST /session/password.
+type PasswordChange struct {
+	Current string `json:"current_password"`
+	New     string `json:"new_password"`
+}
+
 // Whoami says who a request authenticates as.
 type Whoami struct {
 	Login string `json:"login,omitempty"`
@@ -42,6 +48,9 @@ func (a *API) sessionRoutes() []Route {
 			Summary: "Who the request authenticates as: a user's session or an API key", Out: Whoami{}},
 		{Method: "DELETE", Path: "/session", Role: track.RoleViewer, Handler: a.logout,
 			Summary: "Log out: ends the session of the cookie", Status: http.StatusNoContent},
+		{Method: "POST", Path: "/session/password", Role: track.RoleViewer, Handler: a.changePassword,
+			Summary: "Change the logged-in user's own password: ends every session of the user and starts a new one here",
+			In:      PasswordChange{}, Out: Whoami{}},
 	}
 }
 
@@ -66,16 +75,7 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) error {
 		a.limiter.fail(ip)
 		return errBadLogin
 	}
-	// A password check is slow on purpose (PBKDF2, 600,000 rounds: about
-	// a tenth of a second of CPU here); one at a time, so that a flood of
-	// logins cannot take the click path's processors.
-	select {
-	case a.checking <- struct{}{}:
-	case <-r.Context().Done():
-		return r.Context().Err()
-	}
-	u, err := a.db.CheckUserPassword(r.Context(), in.Login, in.Password)
-	<-a.checking
+	u, err := a.checkPassword(r, in.Login, in.Password)
 	if errors.Is(err, track.ErrBadCredentials) {
 		a.limiter.fail(ip)
 		return errBadLogin
@@ -83,6 +83,24 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	return a.startSession(w, r, u)
+}
+
+// checkPassword checks login's password. The check is slow on purpose
+// (PBKDF2, 600,000 rounds: about a tenth of a second of CPU here); one at a
+// time, so that a flood of logins cannot take the click path's processors.
+func (a *API) checkPassword(r *http.Request, login, password string) (track.User, error) {
+	select {
+	case a.checking <- struct{}{}:
+	case <-r.Context().Done():
+		return track.User{}, r.Context().Err()
+	}
+	defer func() { <-a.checking }()
+	return a.db.CheckUserPassword(r.Context(), login, password)
+}
+
+// startSession starts a session of u and sets its cookie.
+func (a *API) startSession(w http.ResponseWriter, r *http.Request, u track.User) error {
 	token, expires, err := a.db.CreateSession(r.Context(), u.ID, SessionTTL)
 	if err != nil {
 		return err
@@ -91,6 +109,40 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) error {
 		MaxAge: int(SessionTTL / time.Second), HttpOnly: true, Secure: a.secure(r), SameSite: http.SameSiteStrictMode})
 	writeJSON(w, http.StatusOK, Whoami{Login: u.Login, Role: u.Role, ExpiresAt: &expires})
 	return nil
+}
+
+// changePassword changes the logged-in user's password after checking the
+// current one (counted as a guess when wrong). The new password ends every
+// session of the user, this one included; a new one starts here.
+func (a *API) changePassword(w http.ResponseWriter, r *http.Request) error {
+	login, ok := r.Context().Value(loginContext{}).(string)
+	if !ok {
+		return track.Invalid("session", "an API key has no password: log in as the user")
+	}
+	var in PasswordChange
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	if in.Current == "" {
+		return track.Invalid("current_password", "is required")
+	}
+	if err := track.CheckNewPassword("new_password", in.New); err != nil {
+		return err
+	}
+	ip := a.clientIP(r)
+	u, err := a.checkPassword(r, login, in.Current)
+	if errors.Is(err, track.ErrBadCredentials) {
+		a.limiter.fail(ip)
+		return track.Invalid("current_password", "is wrong")
+	}
+	if err != nil {
+		return err
+	}
+	u.Password = in.New
+	if err := a.db.UpdateUser(r.Context(), &u); err != nil {
+		return err
+	}
+	return a.startSession(w, r, u)
 }
 
 func (a *API) whoami(w http.ResponseWriter, r *http.Request) error {

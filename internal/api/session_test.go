@@ -178,3 +178,55 @@ func TestLoginBruteForceIsSlowedDown(t *testing.T) {
 		t.Errorf("the right password while blocked: %d, want 429", st)
 	}
 }
+
+func TestChangeOwnPassword(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		ann := track.User{Login: "ann", Role: track.RoleViewer, Password: "first password"}
+		if err := db.CreateUser(t.Context(), &ann); err != nil {
+			t.Fatal(err)
+		}
+		b, other := e.browser(), e.browser()
+		for _, c := range []*browser{b, other} {
+			if st, body, _ := c.do("POST", "/session", `{"login":"ann","password":"first password"}`); st != 200 {
+				t.Fatalf("login: %d %s", st, body)
+			}
+		}
+		for _, tc := range []struct {
+			body, field string
+			status      int
+		}{
+			{`{"new_password":"second password"}`, "current_password", 422},
+			{`{"current_password":"wrong password","new_password":"second password"}`, "current_password", 422},
+			{`{"current_password":"first password","new_password":"short"}`, "new_password", 422},
+		} {
+			st, body, _ := b.do("POST", "/session/password", tc.body, "Sec-Fetch-Site", "same-origin")
+			if st != tc.status || !strings.Contains(body, `"field":"`+tc.field+`"`) {
+				t.Errorf("%s: %d %s; want %d naming %s", tc.body, st, body, tc.status, tc.field)
+			}
+		}
+		if r := e.call("POST", "/session/password", "viewer", []byte(`{"current_password":"x","new_password":"second password"}`)); r.status != 422 {
+			t.Errorf("with an API key: %d %s, want 422", r.status, r.raw)
+		}
+		st, body, _ := b.do("POST", "/session/password", `{"current_password":"first password","new_password":"second password"}`,
+			"Sec-Fetch-Site", "same-origin")
+		if st != 200 || !strings.Contains(body, `"login":"ann"`) {
+			t.Fatalf("change: %d %s", st, body)
+		}
+		// This browser goes on with its new session; the other one is out.
+		if st, _, _ := b.do("GET", "/session", ""); st != 200 {
+			t.Errorf("the changing browser after the change: %d, want 200", st)
+		}
+		if st, _, _ := other.do("GET", "/session", ""); st != 401 {
+			t.Errorf("another session after the change: %d, want 401", st)
+		}
+		if _, err := db.CheckUserPassword(t.Context(), "ann", "second password"); err != nil {
+			t.Errorf("the new password does not check: %v", err)
+		}
+		// From another site, refused.
+		if st, body, _ := b.do("POST", "/session/password", `{"current_password":"second password","new_password":"third password"}`,
+			"Sec-Fetch-Site", "cross-site"); st != 403 {
+			t.Errorf("a cross-site change: %d %s, want 403", st, body)
+		}
+	})
+}

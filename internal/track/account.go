@@ -57,12 +57,19 @@ func (u *User) Validate(isNew bool) error {
 		return Invalid("role", "unknown role %q (want admin or viewer)", u.Role)
 	}
 	if isNew || u.Password != "" {
-		if utf8.RuneCountInString(u.Password) < 10 {
-			return Invalid("password", "must be at least 10 characters")
-		}
-		if len(u.Password) > 1024 {
-			return Invalid("password", "is longer than 1024 bytes")
-		}
+		return CheckNewPassword("password", u.Password)
+	}
+	return nil
+}
+
+// CheckNewPassword checks a password a user is given; field names it in the
+// error.
+func CheckNewPassword(field, pw string) error {
+	if utf8.RuneCountInString(pw) < 10 {
+		return Invalid(field, "must be at least 10 characters")
+	}
+	if len(pw) > 1024 {
+		return Invalid(field, "is longer than 1024 bytes")
 	}
 	return nil
 }

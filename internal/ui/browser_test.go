@@ -540,6 +540,20 @@ func TestBrowser(t *testing.T) {
 		}
 	}
 
+	// The viewer changes their own password (a wrong current one first),
+	// and logs in with the new one.
+	run("account", chromedp.Click(chromedp.CSS("#who a")), chromedp.WaitVisible(chromedp.CSS(`[data-path="current_password"]`)),
+		fill(`[data-path="current_password"]`, "not it at all"), fill(`[data-path="new_password"]`, "viewer password 2"),
+		fill(`[data-path="again"]`, "viewer password 2"), chromedp.Click(chromedp.CSS("#form-save")),
+		chromedp.WaitVisible(chromedp.CSS(`[data-path="current_password"].invalid`)),
+		fill(`[data-path="current_password"]`, "viewer password 1"), chromedp.Click(chromedp.CSS("#form-save")),
+		chromedp.Poll[chromedp.Void](`document.getElementById("form-message").textContent.startsWith("Changed.")`))
+	run("log out and in again", chromedp.Click(chromedp.CSS("#logout")), chromedp.WaitVisible(chromedp.CSS("#login-form")))
+	login("viewer", "viewer password 2")
+	if s := text("viewer again", "#who"); s != "viewer (viewer)" {
+		t.Errorf("#who after the new password = %q", s)
+	}
+
 	mu.Lock()
 	defer mu.Unlock()
 	for _, p := range problems {

@@ -1130,7 +1130,36 @@ async function settingsPage() {
   viewOnly();
 }
 
-const views = { dashboard, campaigns, campaign, 'campaign-edit': campaignForm, 'offer-edit': offerForm, 'source-edit': sourceForm, 'landing-edit': landingForm, 'network-edit': networkForm, live, clicks, conversions, postbacks, deliveries, objects, edit, macros, settings: settingsPage };
+// account lets the logged-in user change their own password.
+function account() {
+  const f = { current_password: '', new_password: '', again: '' };
+  const msg = h('div', { id: 'form-message', role: 'status' });
+  const save = h('button', { type: 'button', id: 'form-save', class: 'primary' }, 'Change the password');
+  save.addEventListener('click', async () => {
+    for (const el of document.querySelectorAll('.invalid')) el.classList.remove('invalid');
+    if (f.new_password !== f.again) {
+      msg.replaceChildren(h('p', { class: 'error' }, 'The new password and its repetition differ.'));
+      document.querySelector('[data-path="again"]').classList.add('invalid');
+      return;
+    }
+    try {
+      await api('POST', '/session/password', { current_password: f.current_password, new_password: f.new_password });
+      msg.replaceChildren(h('p', {}, 'Changed. Every other session of yours has ended.'));
+    } catch (e) {
+      msg.replaceChildren(h('p', { class: 'error' }, e.message));
+      const bad = e.field && document.querySelector(`[data-path="${CSS.escape(e.field)}"]`);
+      if (bad) bad.classList.add('invalid');
+    }
+  });
+  show(h('h2', {}, 'Account'), h('p', {}, `${state.me.login}, ${state.me.role}`),
+    h('fieldset', {}, h('legend', {}, 'Password'),
+      row('Current', input(f, 'current_password', 'current_password', { type: 'password', autocomplete: 'current-password' })),
+      row('New', input(f, 'new_password', 'new_password', { type: 'password', autocomplete: 'new-password' }), h('span', { class: 'muted' }, 'at least 10 characters')),
+      row('Again', input(f, 'again', 'again', { type: 'password', autocomplete: 'new-password' }))),
+    h('div', { class: 'controls' }, save), msg);
+}
+
+const views = { dashboard, campaigns, campaign, 'campaign-edit': campaignForm, 'offer-edit': offerForm, 'source-edit': sourceForm, 'landing-edit': landingForm, 'network-edit': networkForm, live, clicks, conversions, postbacks, deliveries, objects, edit, macros, settings: settingsPage, account };
 
 // render draws the page of the current route. Renders run one after the
 // other: a page still waiting for its data when the route changes would
@@ -1168,7 +1197,7 @@ async function start() {
   state.settings = await api('GET', '/settings');
   await loadNames();
   document.getElementById('top').hidden = false;
-  document.getElementById('who').textContent = `${state.me.login} (${state.me.role})`;
+  document.getElementById('who').replaceChildren(h('a', { href: '#/account', title: 'your account' }, `${state.me.login} (${state.me.role})`));
   await render();
 }
 
