@@ -326,6 +326,16 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("after the change: %s", s)
 	}
 
+	// A test conversion for the newest click (the live one, a lead so far),
+	// through the real postback path.
+	run("test conversion", visit("#/clicks"), chromedp.WaitVisible(chromedp.CSS("#log tbody tr")),
+		chromedp.Click(chromedp.CSS("#log tbody tr")), chromedp.WaitVisible(chromedp.CSS(`[data-act="test-postback"]`)),
+		fill(`.details [data-path="status"]`, "sale"), fill(`.details [data-path="payout"]`, "4.5"),
+		chromedp.Click(chromedp.CSS(`[data-act="test-postback"]`)), chromedp.WaitVisible(chromedp.CSS("#test-postback-result:not(:empty)")))
+	if s := text("test conversion", "#test-postback-result"); !strings.HasPrefix(s, "updated (lead → sale) · conversion #") {
+		t.Errorf("test conversion: %q", s)
+	}
+
 	// Sorting by a metric's header: largest first, then smallest first.
 	run("sort", visit("#/dashboard?range=last_7_days&group=day"), chromedp.Click(chromedp.CSS(`a[data-sort="clicks"]`)),
 		chromedp.Poll[chromedp.Void](`document.querySelector("main").dataset.route.includes("sort=-clicks") && !!document.querySelector("#report")`))

@@ -962,6 +962,31 @@ function clicks(p) {
       ['Offer', (c) => nameOf('offer', c.offer_id)], ['Country', (c) => c.country], ['Device', (c) => [c.device_type, c.os, c.browser].filter(Boolean).join(' · ')],
       ['Sub ID 1', (c) => (c.sub_ids || [])[0] || ''], ['Sub ID 2', (c) => (c.sub_ids || [])[1] || ''], ['External ID', (c) => c.external_id],
       ['Cost', (c) => fmtMoney(c.cost)], ['Unique', (c) => (c.unique_campaign ? 'yes' : '')], ['Bot', (c) => (c.is_bot ? c.bot_reason || 'yes' : '')]],
+    // An admin may send a test conversion for a click through the real
+    // postback path (logged as TEST), to check the chain to the source.
+    more: async (c) => {
+      if (!isAdmin()) return [];
+      const t = { click_id: c.click_id, status: 'lead', payout: '1', currency: '', tid: '' };
+      const out = h('p', { id: 'test-postback-result' });
+      return [h('h3', {}, 'Test conversion'), h('p', {},
+        choose(t, 'status', 'status', [['lead', 'lead'], ['sale', 'sale'], ['rejected', 'rejected']]), ' payout ',
+        input(t, 'payout', 'payout', { size: 8, inputmode: 'decimal' }, (v) => v.trim() || '0'), ' ',
+        input(t, 'currency', 'currency', { size: 4, placeholder: 'USD' }, (v) => v.trim().toUpperCase()), ' ',
+        button('Send', 'test-postback', async () => {
+          let r;
+          try {
+            r = await api('POST', '/postbacks/test', t);
+          } catch (err) {
+            r = err.data && err.data.outcome ? err.data : null;
+            if (!r) {
+              out.replaceChildren(errorBox(err));
+              return;
+            }
+          }
+          out.replaceChildren(`${r.outcome}${r.reason ? ' (' + r.reason + ')' : ''}`,
+            r.conversion_id ? ` · conversion #${r.conversion_id}` : '');
+        }, '')), out];
+    },
   });
 }
 
