@@ -477,16 +477,14 @@ async function loadModel(kind, id) {
   return Object.fromEntries(Object.entries(full).filter(([k]) => !ro.has(k)));
 }
 
-// saveButton saves model (PUT or POST), then calls done with the answer;
-// an error is shown in msg and marks the input of the field it names.
-function saveButton(kind, id, model, msg, done) {
-  const save = h('button', { type: 'button', id: 'form-save', class: 'primary' }, id ? 'Save' : 'Create');
-  save.addEventListener('click', async () => {
+// submitButton runs send when clicked; an error it throws is shown in msg
+// and marks the input of the field the API names.
+function submitButton(label, msg, send) {
+  const b = h('button', { type: 'button', id: 'form-save', class: 'primary' }, label);
+  b.addEventListener('click', async () => {
     for (const el of document.querySelectorAll('.invalid')) el.classList.remove('invalid');
     try {
-      const out = await api(id ? 'PUT' : 'POST', id ? `/${kind}/${encodeURIComponent(id)}` : '/' + kind, model);
-      await loadNames();
-      done(out);
+      await send();
     } catch (e) {
       msg.replaceChildren(h('p', { class: 'error' }, e.message));
       const bad = e.field && [...document.querySelectorAll('[data-path]')].find((el) => el.dataset.path === e.field);
@@ -496,7 +494,34 @@ function saveButton(kind, id, model, msg, done) {
       }
     }
   });
-  return save;
+  return b;
+}
+
+// saveButton saves model (PUT or POST), then calls done with the answer.
+function saveButton(kind, id, model, msg, done) {
+  return submitButton(id ? 'Save' : 'Create', msg, async () => {
+    const out = await api(id ? 'PUT' : 'POST', id ? `/${kind}/${encodeURIComponent(id)}` : '/' + kind, model);
+    await loadNames();
+    done(out);
+  });
+}
+
+// postbackButton runs call, whose answer is a postback result (an error
+// status with an outcome is a result too), and writes it into out.
+function postbackButton(label, act, out, call, say = (r) => `${r.outcome}${r.reason ? ' (' + r.reason + ')' : ''}`) {
+  return button(label, act, async () => {
+    let r;
+    try {
+      r = await call();
+    } catch (err) {
+      if (!(err.data && err.data.outcome)) {
+        out.replaceChildren(errorBox(err));
+        return;
+      }
+      r = err.data;
+    }
+    out.replaceChildren(say(r));
+  }, '');
 }
 
 // viewOnly disables a form's inputs for viewers: they may read, not change.
@@ -972,20 +997,8 @@ function clicks(p) {
         choose(t, 'status', 'status', [['lead', 'lead'], ['sale', 'sale'], ['rejected', 'rejected']]), ' payout ',
         input(t, 'payout', 'payout', { size: 8, inputmode: 'decimal' }, (v) => v.trim() || '0'), ' ',
         input(t, 'currency', 'currency', { size: 4, placeholder: 'USD' }, (v) => v.trim().toUpperCase()), ' ',
-        button('Send', 'test-postback', async () => {
-          let r;
-          try {
-            r = await api('POST', '/postbacks/test', t);
-          } catch (err) {
-            r = err.data && err.data.outcome ? err.data : null;
-            if (!r) {
-              out.replaceChildren(errorBox(err));
-              return;
-            }
-          }
-          out.replaceChildren(`${r.outcome}${r.reason ? ' (' + r.reason + ')' : ''}`,
-            r.conversion_id ? ` · conversion #${r.conversion_id}` : '');
-        }, '')), out];
+        postbackButton('Send', 'test-postback', out, () => api('POST', '/postbacks/test', t),
+          (r) => `${r.outcome}${r.reason ? ' (' + r.reason + ')' : ''}${r.conversion_id ? ` · conversion #${r.conversion_id}` : ''}`)), out];
     },
   });
 }
@@ -1009,19 +1022,7 @@ function conversions(p) {
       const to = { status: c.status };
       const out = h('p', { id: 'edit-result' });
       return [h('p', {}, 'Change the status to ', choose(to, 'status', 'status', [['lead', 'lead'], ['sale', 'sale'], ['rejected', 'rejected']]), ' ',
-        button('Change', 'edit-status', async () => {
-          let r;
-          try {
-            r = await api('PATCH', '/conversions/' + c.id, to);
-          } catch (err) {
-            r = err.data && err.data.outcome ? err.data : null;
-            if (!r) {
-              out.replaceChildren(errorBox(err));
-              return;
-            }
-          }
-          out.replaceChildren(`${r.outcome}${r.reason ? ' (' + r.reason + ')' : ''}`);
-        }, '')), out];
+        postbackButton('Change', 'edit-status', out, () => api('PATCH', '/conversions/' + c.id, to))), out];
     },
   });
 }
@@ -1041,19 +1042,8 @@ function postbacks(p) {
     more: async (e) => {
       if (!isAdmin()) return [];
       const out = h('p', { id: 'replay-result' });
-      return [button('Process again', 'replay', async () => {
-        let r;
-        try {
-          r = await api('POST', `/postbacks/${e.id}/replay`);
-        } catch (err) {
-          r = err.data && err.data.outcome ? err.data : null;
-          if (!r) {
-            out.replaceChildren(errorBox(err));
-            return;
-          }
-        }
-        out.replaceChildren(`Processed again: ${r.outcome}${r.reason ? ' (' + r.reason + ')' : ''}, HTTP ${r.http_status}`);
-      }, ''), out];
+      return [postbackButton('Process again', 'replay', out, () => api('POST', `/postbacks/${e.id}/replay`),
+        (r) => `Processed again: ${r.outcome}${r.reason ? ' (' + r.reason + ')' : ''}, HTTP ${r.http_status}`), out];
     },
   });
 }
@@ -1137,21 +1127,10 @@ async function settingsPage() {
       row('', rotate),
       row('Retry for', input(m, 'outbound_retry_hours', 'outbound_retry_hours', { type: 'number', min: 1 }, Number), h('span', { class: 'muted' }, 'hours, outgoing postbacks that fail')),
       row('Private hosts', list('outbound_allow', 'outbound_allow', 'addresses outgoing postbacks may reach'))),
-    isAdmin() ? h('div', { class: 'controls' }, (() => {
-      const b = h('button', { type: 'button', id: 'form-save', class: 'primary' }, 'Save');
-      b.addEventListener('click', async () => {
-        for (const el of document.querySelectorAll('.invalid')) el.classList.remove('invalid');
-        try {
-          state.settings = await api('PUT', '/settings', m);
-          msg.replaceChildren(h('p', {}, 'Saved.'));
-        } catch (e) {
-          msg.replaceChildren(h('p', { class: 'error' }, e.message));
-          const bad = e.field && document.querySelector(`[data-path="${CSS.escape(e.field)}"]`);
-          if (bad) bad.classList.add('invalid');
-        }
-      });
-      return b;
-    })()) : null, msg);
+    isAdmin() ? h('div', { class: 'controls' }, submitButton('Save', msg, async () => {
+      state.settings = await api('PUT', '/settings', m);
+      msg.replaceChildren(h('p', {}, 'Saved.'));
+    })) : null, msg);
   viewOnly();
 }
 
@@ -1159,22 +1138,12 @@ async function settingsPage() {
 function account() {
   const f = { current_password: '', new_password: '', again: '' };
   const msg = h('div', { id: 'form-message', role: 'status' });
-  const save = h('button', { type: 'button', id: 'form-save', class: 'primary' }, 'Change the password');
-  save.addEventListener('click', async () => {
-    for (const el of document.querySelectorAll('.invalid')) el.classList.remove('invalid');
+  const save = submitButton('Change the password', msg, async () => {
     if (f.new_password !== f.again) {
-      msg.replaceChildren(h('p', { class: 'error' }, 'The new password and its repetition differ.'));
-      document.querySelector('[data-path="again"]').classList.add('invalid');
-      return;
+      throw new APIError(0, 'mismatch', 'The new password and its repetition differ.', 'again');
     }
-    try {
-      await api('POST', '/session/password', { current_password: f.current_password, new_password: f.new_password });
-      msg.replaceChildren(h('p', {}, 'Changed. Every other session of yours has ended.'));
-    } catch (e) {
-      msg.replaceChildren(h('p', { class: 'error' }, e.message));
-      const bad = e.field && document.querySelector(`[data-path="${CSS.escape(e.field)}"]`);
-      if (bad) bad.classList.add('invalid');
-    }
+    await api('POST', '/session/password', { current_password: f.current_password, new_password: f.new_password });
+    msg.replaceChildren(h('p', {}, 'Changed. Every other session of yours has ended.'));
   });
   show(h('h2', {}, 'Account'), h('p', {}, `${state.me.login}, ${state.me.role}`),
     h('fieldset', {}, h('legend', {}, 'Password'),
